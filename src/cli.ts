@@ -1,0 +1,61 @@
+#!/usr/bin/env bun
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { ExitCode } from "./core/exit-codes";
+import { checkFlags, type FlagDefinition } from "./core/flags";
+import { UsageError } from "./core/usage-error";
+import { log, useColor } from "./log";
+import { version } from "../package.json";
+
+// Loaded on demand, so --help and a cold start do not pay for modules they do not use.
+const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
+  broker: () => import("./commands/broker").then((m) => m.default),
+  echo: () => import("./commands/echo").then((m) => m.default),
+  ping: () => import("./commands/ping").then((m) => m.default),
+  all: () => import("./commands/all").then((m) => m.default),
+};
+
+const main = defineCommand({
+  meta: { name: "mqtt-pingpong", version, description: "An MQTT broker, ping prober and echo responder in one binary" },
+  subCommands,
+});
+
+async function printUsage(command: CommandDef<any>, parent?: CommandDef<any>): Promise<void> {
+  let text = (await renderUsage(command, parent)).replace("USAGE", "Usage");
+  // citty colours regardless of NO_COLOR or a pipe; strip it where colour is not wanted.
+  if (!useColor(process.stdout)) text = text.replace(/\x1b\[[0-9;]*m/g, "");
+  process.stdout.write(text + "\n");
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(version);
+    return;
+  }
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    await printUsage(main);
+    return;
+  }
+  const load = subCommands[name];
+  if (!load) throw new UsageError(name.startsWith("-") ? `unknown option "${name}"` : `unknown command "${name}"`);
+  const command = await load();
+  const args = (command.args ?? {}) as Record<string, FlagDefinition>;
+  const hasShortH = Object.values(args).some((def) => [def.alias ?? []].flat().includes("h"));
+  if (rest.includes("--help") || (!hasShortH && rest.includes("-h"))) {
+    await printUsage(command, main);
+    return;
+  }
+  checkFlags(rest, args);
+  await runCommand(command, { rawArgs: rest });
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    const name = process.argv[2] && subCommands[process.argv[2]] ? ` ${process.argv[2]}` : "";
+    log.error(`${error.message}. Run 'mqtt-pingpong${name} --help' for usage.`);
+    process.exit(ExitCode.usage);
+  }
+  log.error(error instanceof Error ? error.message : String(error));
+  if (process.env.MQTT_PINGPONG_DEBUG && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+});

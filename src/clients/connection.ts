@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { log } from "../log";
+
+/** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
+export interface ConnectionOptions {
+  /** mqtt://host:port (mqtts://, ws://, wss:// too). */
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  keepaliveSec: number;
+  clean: boolean;
+  /** 5 falls back to 4 (3.1.1) when the broker refuses 5. */
+  protocolVersion: 4 | 5;
+  /** Give up connecting after this long (ms); retry every connectRetryMs until then. */
+  connectTimeoutMs: number;
+  connectRetryMs: number;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /** Extra MQTT.js options a role needs (will, session expiry, ...). */
+  extra?: IClientOptions;
+}
+
+export const DEFAULT_CONNECT_RETRY_MS = 100;
+
+/** The client id used when none is given: unique, so two clients never knock each other off. */
+export function defaultClientId(role: string): string {
+  return `mqtt-pingpong-${role}-${randomBytes(4).toString("hex")}`;
+}
+
+export interface ConnectTiming {
+  /** TCP (and TLS) handshake of the attempt that succeeded, in ms. */
+  transportMs: number;
+  /** From the attempt's start to CONNACK, in ms. */
+  connackMs: number;
+  /** Attempts made, the successful one included. */
+  attempts: number;
+}
+
+export class ConnectionError extends Error {}
+
+export interface Connection {
+  readonly client: MqttClient;
+  readonly timing: ConnectTiming;
+  /** host:port as the user named it, for messages. */
+  readonly target: string;
+  readonly protocolVersion: 4 | 5;
+  /** Called once if the connection drops without us ending it. */
+  onLost(listener: (reason: string) => void): void;
+  /** Sends DISCONNECT and closes; the loss listener does not fire. */
+  end(): Promise<void>;
+}
+
+export function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.host || url;
+  } catch {
+    return url;
+  }
+}
+
+/** 3.1.1 CONNACK code 1 / MQTT 5 reason 0x84: the broker does not speak this protocol version. */
+function isProtocolRefusal(error: Error & { code?: number }): boolean {
+  return error.code === 1 || error.code === 0x84;
+}
+
+/**
+ * Connects, retrying every `connectRetryMs` until `connectTimeoutMs`, so the roles can start in any
+ * order. A refused CONNACK (bad credentials, not authorised) is final: retrying cannot fix it.
+ */
+export async function connect(options: ConnectionOptions): Promise<Connection> {
+  const target = describeTarget(options.url);
+  const deadline = performance.now() + options.connectTimeoutMs;
+  let protocolVersion = options.protocolVersion;
+  let attempts = 0;
+  let lastError = "";
+  for (;;) {
+    attempts++;
+    const remainingMs = deadline - performance.now();
+    const attempt = await attemptConnect(options, protocolVersion, Math.max(1, remainingMs));
+    if (attempt.client) return wrap(attempt.client, { ...attempt.timing!, attempts }, target, protocolVersion);
+    const error = attempt.error!;
+    if (attempt.refused) {
+      if (protocolVersion === 5 && isProtocolRefusal(error)) {
+        log.warn(`${target} refused MQTT 5; falling back to MQTT 3.1.1.`);
+        protocolVersion = 4;
+        continue;
+      }
+      throw new ConnectionError(`connection to ${target} refused: ${error.message}`);
+    }
+    if (error.message !== lastError) log.debug(`connect to ${target} failed: ${error.message}; retrying`);
+    lastError = error.message;
+    if (performance.now() + options.connectRetryMs >= deadline) {
+      throw new ConnectionError(
+        `could not connect to ${target} within ${options.connectTimeoutMs / 1000} s: ${error.message}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.connectRetryMs));
+  }
+}
+
+interface Attempt {
+  client?: MqttClient;
+  timing?: { transportMs: number; connackMs: number };
+  error?: Error & { code?: number };
+  /** The broker answered with a refusing CONNACK (not a network failure). */
+  refused?: boolean;
+}
+
+function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, timeoutMs: number): Promise<Attempt> {
+  const started = performance.now();
+  let transportMs = NaN;
+  // MQTT.js parses a URL string with the deprecated url.parse(); hand it the parts instead.
+  const url = new URL(options.url);
+  const client = mqtt.connect({
+    protocol: url.protocol.slice(0, -1) as IClientOptions["protocol"],
+    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname && url.pathname !== "/" ? url.pathname : undefined,
+    clientId: options.clientId,
+    username: options.username,
+    password: options.password,
+    keepalive: options.keepaliveSec,
+    clean: options.clean,
+    protocolVersion,
+    reconnectPeriod: 0,
+    connectTimeout: timeoutMs,
+    ca: options.tls?.ca,
+    cert: options.tls?.cert,
+    key: options.tls?.key,
+    rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+    ...options.extra,
+  });
+  const stream = client.stream as unknown as NodeJS.EventEmitter & { setNoDelay?: (on: boolean) => void };
+  stream.setNoDelay?.(true);
+  const markTransport = () => (transportMs = performance.now() - started);
+  stream.once("secureConnect", markTransport);
+  stream.once("connect", () => {
+    if (Number.isNaN(transportMs)) markTransport();
+  });
+
+  return new Promise((resolve) => {
+    const finish = (attempt: Attempt) => {
+      client.removeListener("connect", onConnect);
+      client.removeListener("error", onError);
+      client.removeListener("close", onClose);
+      if (!attempt.client) client.end(true);
+      resolve(attempt);
+    };
+    const onConnect = () =>
+      finish({ client, timing: { transportMs, connackMs: performance.now() - started } });
+    const onError = (error: Error & { code?: number }) =>
+      finish({ error, refused: typeof error.code === "number" });
+    const onClose = () => finish({ error: new Error("connection closed before CONNACK") });
+    client.once("connect", onConnect);
+    client.once("error", onError);
+    client.once("close", onClose);
+  });
+}
+
+function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5): Connection {
+  let ending = false;
+  let lostListener: ((reason: string) => void) | undefined;
+  let lostReason: string | undefined;
+  let serverDisconnectReason: string | undefined;
+
+  const reportLost = (reason: string) => {
+    if (ending || lostReason !== undefined) return;
+    lostReason = reason;
+    lostListener?.(reason);
+  };
+  client.on("disconnect", (packet) => {
+    const code = packet.reasonCode ?? 0;
+    serverDisconnectReason = `the broker sent DISCONNECT (reason 0x${code.toString(16).padStart(2, "0")}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
+  });
+  // 'close' fires as soon as the socket closes, long before a keepalive would notice.
+  client.on("close", () =>
+    reportLost(`connection to ${target} lost${serverDisconnectReason ? `: ${serverDisconnectReason}` : ""}`),
+  );
+  client.on("error", (error) => log.debug(`client error: ${error.message}`));
+
+  return {
+    client,
+    timing,
+    target,
+    protocolVersion,
+    onLost(listener) {
+      lostListener = listener;
+      if (lostReason !== undefined) listener(lostReason);
+    },
+    end() {
+      ending = true;
+      return new Promise((resolve) => client.end(false, {}, () => resolve()));
+    },
+  };
+}

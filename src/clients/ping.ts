@@ -1,0 +1,182 @@
+import type { QoS } from "mqtt-packet";
+import { buildProbePayload, formatTimestamp, timestampDecimals, timestampPrefix } from "../core/payload";
+import { RttStats } from "../core/rtt-stats";
+import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
+
+export interface PingOptions {
+  connection: ConnectionOptions;
+  pingTopic: string;
+  pongTopic: string;
+  qos: QoS;
+  intervalMs: number;
+  /** Stop after this many probes (undefined: until stopped). */
+  count?: number;
+  /** A probe with no echo within this long is lost. */
+  timeoutMs: number;
+  /** Pad each payload to this many bytes, timestamp first. */
+  size: number;
+}
+
+export interface Probe {
+  seq: number;
+  /** The timestamp text that leads the payload; it identifies the probe. */
+  timestamp: string;
+  sentAtMs: number;
+  answered: boolean;
+}
+
+export interface PingListener {
+  sent?(probe: Probe): void;
+  echo?(probe: Probe, rttMs: number, outOfOrder: boolean): void;
+  duplicate?(probe: Probe): void;
+  lost?(probe: Probe): void;
+}
+
+export interface PingSummary {
+  target: string;
+  pingTopic: string;
+  pongTopic: string;
+  transmitted: number;
+  received: number;
+  duplicates: number;
+  outOfOrder: number;
+  lost: number;
+  elapsedMs: number;
+  rtt: RttStats;
+  connect: ConnectTiming;
+}
+
+export interface PingHandle {
+  readonly connection: Connection;
+  /** Resolves when --count probes are done (answered or timed out). */
+  readonly finished: Promise<PingSummary>;
+  /** Stops probing now (Ctrl-C); probes still unanswered count as lost. */
+  stop(): Promise<PingSummary>;
+}
+
+/**
+ * The ping role: publishes a timestamp to the ping topic every interval and times each echo on the
+ * pong topic with the monotonic clock, so no clock sync between machines is needed.
+ */
+export async function startPing(options: PingOptions, listener: PingListener = {}): Promise<PingHandle> {
+  const connection = await connect(options.connection);
+  const { client } = connection;
+  const { pingTopic, pongTopic, intervalMs, timeoutMs, count } = options;
+  const publishOptions = { qos: options.qos };
+  const decimals = timestampDecimals(intervalMs);
+
+  // Probes waiting for an echo, or answered but kept until their timeout so duplicates are seen.
+  const pending = new Map<string, Probe>();
+  const rtt = new RttStats();
+  let transmitted = 0;
+  let duplicates = 0;
+  let outOfOrder = 0;
+  let lost = 0;
+  let highestAnsweredSeq = 0;
+  let lastTimestamp = "";
+  let startedAt = 0;
+  let stopped = false;
+  let sendTimer: ReturnType<typeof setTimeout> | undefined;
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
+  let resolveFinished!: (summary: PingSummary) => void;
+  const finished = new Promise<PingSummary>((resolve) => (resolveFinished = resolve));
+
+  client.on("message", (topic, payload) => {
+    if (topic !== pongTopic) return;
+    const probe = pending.get(timestampPrefix(payload));
+    if (!probe) return; // another pinger's echo, or one that arrived after its timeout
+    if (probe.answered) {
+      duplicates++;
+      listener.duplicate?.(probe);
+      return;
+    }
+    const rttMs = performance.now() - probe.sentAtMs;
+    probe.answered = true;
+    const late = probe.seq < highestAnsweredSeq;
+    if (late) outOfOrder++;
+    else highestAnsweredSeq = probe.seq;
+    rtt.record(rttMs);
+    listener.echo?.(probe, rttMs, late);
+    if (count !== undefined && transmitted >= count && rtt.count + lost >= count) finish();
+  });
+
+  const granted = await client.subscribeAsync(pongTopic, publishOptions);
+  if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pongTopic}`);
+
+  const expire = (now: number) => {
+    for (const [key, probe] of pending) {
+      if (now - probe.sentAtMs < timeoutMs) break; // insertion order is send order
+      pending.delete(key);
+      if (!probe.answered) {
+        lost++;
+        listener.lost?.(probe);
+      }
+    }
+    if (count !== undefined && transmitted >= count && rtt.count + lost >= count) finish();
+  };
+
+  const sendProbe = () => {
+    const epochMs = performance.timeOrigin + performance.now();
+    let timestamp = formatTimestamp(epochMs, decimals);
+    // Each payload must be unique so each echo matches its probe; add digits if the clock has not moved on.
+    if (timestamp <= lastTimestamp || pending.has(timestamp)) timestamp = formatTimestamp(epochMs, 6);
+    if (timestamp <= lastTimestamp || pending.has(timestamp)) timestamp = `${lastTimestamp}1`;
+    lastTimestamp = timestamp;
+    const probe: Probe = { seq: ++transmitted, timestamp, sentAtMs: 0, answered: false };
+    pending.set(timestamp, probe);
+    const payload = buildProbePayload(timestamp, options.size);
+    listener.sent?.(probe);
+    probe.sentAtMs = performance.now();
+    client.publish(pingTopic, payload, publishOptions);
+  };
+
+  // Send on a fixed schedule (start + n·interval), so timer lag does not accumulate into drift.
+  const scheduleNext = () => {
+    if (stopped || (count !== undefined && transmitted >= count)) return;
+    const delay = Math.max(0, startedAt + transmitted * intervalMs - performance.now());
+    sendTimer = setTimeout(() => {
+      sendProbe();
+      scheduleNext();
+    }, delay);
+  };
+
+  const summary = (): PingSummary => ({
+    target: connection.target,
+    pingTopic,
+    pongTopic,
+    transmitted,
+    received: rtt.count,
+    duplicates,
+    outOfOrder,
+    lost: transmitted - rtt.count,
+    elapsedMs: performance.now() - startedAt,
+    rtt,
+    connect: connection.timing,
+  });
+
+  let finalSummary: PingSummary | undefined;
+  function finish(): PingSummary {
+    if (finalSummary) return finalSummary;
+    stopped = true;
+    clearTimeout(sendTimer);
+    clearInterval(sweepTimer);
+    finalSummary = summary();
+    resolveFinished(finalSummary);
+    return finalSummary;
+  }
+
+  startedAt = performance.now();
+  sendProbe();
+  scheduleNext();
+  sweepTimer = setInterval(() => expire(performance.now()), Math.min(100, timeoutMs / 4));
+
+  return {
+    connection,
+    finished,
+    async stop() {
+      const result = finish();
+      await connection.end();
+      return result;
+    },
+  };
+}

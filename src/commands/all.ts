@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { DEFAULT_CONNECT_RETRY_MS, defaultClientId } from "../clients/connection";
+import { startEcho } from "../clients/echo";
+import { setLogLevel } from "../log";
+import { startBrokerOrExit } from "./broker";
+import { portFlag } from "./client-args";
+import { exitOnConnectionError } from "./client-run";
+import { probeArgs, runPing, toProbeOptions } from "./ping";
+
+export default defineCommand({
+  meta: { name: "all", description: "Broker, echo and ping together in one process" },
+  args: {
+    port: { type: "string", alias: "p", description: "TCP port of the broker", default: "10008" },
+    ...probeArgs,
+    verbose: { type: "boolean", alias: "v", description: "Debug output, every publish included" },
+  },
+  async run({ args }) {
+    setLogLevel({ verbose: args.verbose, quiet: args.json });
+    const probe = toProbeOptions(args);
+    const broker = await startBrokerOrExit("localhost", portFlag(args.port));
+    // Clients use the port actually bound, so --port 0 works too.
+    const connection = (role: string) => ({
+      url: `mqtt://127.0.0.1:${broker.port}`,
+      clientId: defaultClientId(role),
+      keepaliveSec: 60,
+      clean: true,
+      protocolVersion: 5 as const,
+      connectTimeoutMs: 5_000,
+      connectRetryMs: DEFAULT_CONNECT_RETRY_MS,
+    });
+    const echo = await exitOnConnectionError(() =>
+      startEcho({ connection: connection("echo"), pingTopic: probe.pingTopic, pongTopic: probe.pongTopic, qos: probe.qos, logMessages: !args.quiet && !args.json }),
+    );
+    await runPing({ connection: connection("ping"), ...probe }, { json: Boolean(args.json), quiet: Boolean(args.quiet) }, async () => {
+      await echo.close();
+      await broker.close();
+    });
+  },
+});

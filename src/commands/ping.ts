@@ -1,0 +1,112 @@
+import { defineCommand } from "citty";
+import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
+import { formatMs } from "../core/duration";
+import { ExitCode } from "../core/exit-codes";
+import { formatSummary, summaryJson } from "../core/ping-report";
+import { parseIntegerFlag } from "../core/usage-error";
+import { log, setLogLevel } from "../log";
+import { connectionArgs, toConnectionOptions } from "./client-args";
+import { exitOnConnectionError } from "./client-run";
+import { durationFlag, onShutdownSignal, qosFlag, topicFlag } from "./common-args";
+
+/** ping's own flags, without the connection flags (so `all` can reuse them). */
+export const probeArgs = {
+  interval: { type: "string", alias: "I", description: "Time between probes: 1s, 250ms, 0.5s", default: "1s" },
+  count: { type: "string", alias: "c", description: "Stop after this many probes" },
+  timeout: { type: "string", alias: "W", description: "A probe with no echo within this long is lost", default: "5s" },
+  qos: { type: "string", alias: "q", description: "QoS of probes and echoes: 0, 1 or 2", default: "0" },
+  size: { type: "string", alias: "s", description: "Pad each payload to this many bytes (timestamp first)", default: "0" },
+  "ping-topic": { type: "string", description: "Topic probes are published to", default: "/ping" },
+  "pong-topic": { type: "string", description: "Topic echoes are expected on", default: "/pong" },
+  json: { type: "boolean", description: "One JSON object per probe and one for the summary on stdout" },
+  quiet: { type: "boolean", description: "Print the summary only" },
+} as const;
+
+type ProbeArgValues = { [K in keyof typeof probeArgs]?: string | boolean };
+
+export function toProbeOptions(args: ProbeArgValues): Omit<PingOptions, "connection"> {
+  return {
+    pingTopic: topicFlag("ping-topic", String(args["ping-topic"])),
+    pongTopic: topicFlag("pong-topic", String(args["pong-topic"])),
+    qos: qosFlag(String(args.qos)),
+    intervalMs: durationFlag("interval", String(args.interval), 0.001),
+    count: args.count === undefined ? undefined : parseIntegerFlag("count", String(args.count), 1),
+    timeoutMs: durationFlag("timeout", String(args.timeout), 1),
+    size: parseIntegerFlag("size", String(args.size), 0, 256 * 1024 * 1024),
+  };
+}
+
+export interface PingOutput {
+  json: boolean;
+  quiet: boolean;
+}
+
+const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
+
+/**
+ * Runs the ping role until --count is done, Ctrl-C, or a lost connection; prints per-probe lines
+ * and the summary, then exits with 0 (all answered), 1 (some lost) or 3 (connection lost).
+ */
+export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
+  const perProbe = !output.quiet;
+  const ping = await exitOnConnectionError(() =>
+    startPing(options, {
+      sent(probe) {
+        if (output.json) return;
+        if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
+      },
+      echo(probe, rttMs, outOfOrder) {
+        if (output.json) {
+          if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
+          return;
+        }
+        if (perProbe) {
+          log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}`);
+        }
+      },
+      duplicate(probe) {
+        if (output.json) {
+          if (perProbe) writeJson({ type: "duplicate", seq: probe.seq, payload: probe.timestamp });
+        } else if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} (DUP!)`);
+      },
+      lost(probe) {
+        if (output.json) {
+          if (perProbe) writeJson({ type: "lost", seq: probe.seq, payload: probe.timestamp });
+        } else if (perProbe) log.warn(`No echo for seq=${probe.seq} (${probe.timestamp}) within ${formatMs(options.timeoutMs)}.`);
+      },
+    }),
+  );
+
+  const report = async (summary: PingSummary, status: number) => {
+    if (output.json) writeJson(summaryJson(summary));
+    else for (const line of formatSummary(summary)) log.log(line);
+    await beforeExit?.();
+    process.exit(status);
+  };
+  const statusOf = (summary: PingSummary) => (summary.received < summary.transmitted ? ExitCode.probesLost : ExitCode.ok);
+
+  ping.connection.onLost(async (reason) => {
+    log.error(reason);
+    const summary = await ping.stop();
+    await report(summary, ExitCode.connection);
+  });
+  onShutdownSignal(async () => {
+    const summary = await ping.stop();
+    await report(summary, statusOf(summary));
+  });
+  const summary = await ping.finished;
+  await ping.stop();
+  await report(summary, statusOf(summary));
+}
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export default defineCommand({
+  meta: { name: "ping", description: "Publish timestamps to /ping and time each echo on /pong, like ping(8)" },
+  args: { ...connectionArgs, ...probeArgs },
+  async run({ args }) {
+    setLogLevel({ verbose: args.verbose, quiet: args.json });
+    const options: PingOptions = { connection: toConnectionOptions(args, "ping"), ...toProbeOptions(args) };
+    await runPing(options, { json: Boolean(args.json), quiet: Boolean(args.quiet) });
+  },
+});

@@ -1,0 +1,24 @@
+/** Which addresses a listener binds, and how to show host:port. No I/O here. */
+
+/** "localhost" means loopback only: 127.0.0.1, and ::1 where the machine has it. */
+export function listenAddresses(host: string): string[] {
+  if (host === "localhost") return ["127.0.0.1", "::1"];
+  return [host];
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Parses a TCP port: an integer 0..65535 (0 lets the system choose). */
+export function parsePort(text: string | number): number {
+  const port = typeof text === "number" ? text : Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || String(text).trim() === "") {
+    throw new RangeError(`invalid port "${text}" (use 0..65535)`);
+  }
+  return port;
+}

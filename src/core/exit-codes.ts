@@ -1,0 +1,12 @@
+/** Exit statuses, the same for every subcommand; listed in the README. */
+export const ExitCode = {
+  ok: 0,
+  /** ping: at least one probe got no echo within --timeout. */
+  probesLost: 1,
+  /** A bad flag, value, file or URL. */
+  usage: 2,
+  /** A client could not connect before --connect-timeout, or lost its connection. */
+  connection: 3,
+  /** The broker could not listen (address in use, not permitted, not available). */
+  listen: 4,
+} as const;
