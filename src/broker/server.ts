@@ -3,6 +3,7 @@ import { Aedes, type AedesOptions, type Client } from "aedes";
 import { formatHostPort, listenAddresses } from "../core/address";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
+import { guardProtocol } from "./protocol-guard";
 
 export interface BrokerOptions {
   host: string;
@@ -64,7 +65,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         socket.setNoDelay(true);
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
-        aedes.handle(socket);
+        guardProtocol(aedes.handle(socket));
       });
       try {
         port = await listen(server, host, port);
