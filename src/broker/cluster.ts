@@ -26,7 +26,7 @@ export interface ClusterOptions {
 export interface Cluster {
   readonly nodeId: string;
   readonly redis: RedisTarget;
-  /** mq, persistence, id, heartbeat and the preConnect guard, for startBroker's `aedes` option. */
+  /** mq, persistence, id and heartbeat, for startBroker's `aedes` option. */
   readonly aedesOptions: AedesOptions;
   /** Whether all Redis connections are up right now. */
   readonly redisUp: boolean;
@@ -146,11 +146,6 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     mq,
     persistence,
     heartbeatInterval: heartbeatMs,
-    // A CONNECT while Redis is away is closed unanswered: the client retries or moves to another node.
-    preConnect(_client, _packet, callback) {
-      if (redisUp) callback(null, true);
-      else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
-    },
   };
 
   return {
@@ -163,6 +158,14 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     nodes: () => aliveNodes(lastSeen, Date.now(), heartbeatMs),
     attach(aedes) {
       broker = aedes;
+      // In front of the broker's own preConnect (limits, access): a CONNECT while Redis is away is
+      // closed unanswered, so the client retries or moves to another node.
+      const running = aedes as unknown as { preConnect: NonNullable<AedesOptions["preConnect"]> };
+      const preConnect = running.preConnect;
+      running.preConnect = (client, packet, callback) => {
+        if (redisUp) preConnect.call(aedes, client, packet, callback);
+        else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
+      };
       // Without a listener an 'error' event would end the process; a failed Redis write is logged instead.
       (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => log.warn(`cluster: ${error.message}`));
     },

@@ -78,7 +78,7 @@ describe("broker --cluster over a real redis-server", () => {
     const early = collect(meter, 5);
     for (const payload of sent.slice(0, 5)) await publisher.publishAsync("readings", payload, { qos: 1 });
     expect((await early).map((m) => m.payload)).toEqual(sent.slice(0, 5));
-    const meterClosed = new Promise((resolve) => meter.once("close", resolve));
+    const meterClosed = new Promise<void>((resolve) => meter.once("close", () => resolve()));
     a.proc.kill("SIGKILL");
     await a.proc.exited;
     await meterClosed;
@@ -108,7 +108,7 @@ describe("broker --cluster over a real redis-server", () => {
     const options = { clientId: "handheld-3", clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } };
     const onA = await mqtt.connectAsync(a.url, options);
     await onA.subscribeAsync("jobs", { qos: 1 });
-    const takenOver = new Promise((resolve) => onA.once("close", resolve));
+    const takenOver = new Promise<void>((resolve) => onA.once("close", () => resolve()));
     const onB = mqtt.connect(b.url, options);
     try {
       const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => onB.once("connect", resolve));
