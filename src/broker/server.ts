@@ -1,10 +1,10 @@
-import net from "node:net";
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import { formatHostPort, listenAddresses } from "../core/address";
 import { describePayload } from "../core/payload";
 import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
 import { guardProtocol } from "./protocol-guard";
+import { BindError, listenTcp, type Listener } from "./listeners/tcp";
 
 export interface BrokerOptions {
   host: string;
@@ -56,36 +56,31 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   attachLogging(aedes);
   logLimitEvents(aedes);
 
-  const servers: net.Server[] = [];
+  const listeners: Listener[] = [];
   const addresses: string[] = [];
-  const sockets = new Set<net.Socket>();
+  const onConnection = (stream: Parameters<typeof aedes.handle>[0]) => guardProtocol(aedes.handle(stream));
   let port = options.port;
   try {
     const hosts = listenAddresses(options.host);
     for (const [index, host] of hosts.entries()) {
       const optional = options.host === "localhost" && index > 0;
-      const server = net.createServer({ noDelay: true }, (socket) => {
-        // Nagle would hold small MQTT packets back ~40 ms; every round trip pays for it.
-        socket.setNoDelay(true);
-        sockets.add(socket);
-        socket.once("close", () => sockets.delete(socket));
-        guardProtocol(aedes.handle(socket));
-      });
+      let listener: Listener;
       try {
-        port = await listen(server, host, port);
+        listener = listenTcp(host, port, onConnection as never);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
+        const code = error instanceof BindError ? error.code : "unknown error";
         if (optional && MISSING_FAMILY_CODES.has(code)) {
           log.debug(`not listening on ${formatHostPort(host, port)}: ${code}`);
           continue;
         }
         throw new ListenError(formatHostPort(host, port), code);
       }
-      servers.push(server);
+      port = listener.port;
+      listeners.push(listener);
       addresses.push(formatHostPort(host, port));
     }
   } catch (error) {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise((resolve) => aedes.close(() => resolve(undefined)));
     throw error;
   }
@@ -93,24 +88,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const stopped = Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       await new Promise((resolve) => aedes.close(() => resolve(undefined)));
-      // Sockets that never sent CONNECT are not aedes clients yet; close them too.
-      for (const socket of sockets) socket.destroy();
-      await stopped;
+      // Connections that never sent CONNECT are not aedes clients yet; the listeners close them.
+      await Promise.all(listeners.map((listener) => listener.close()));
     })());
 
   return { aedes, addresses, port, close };
-}
-
-function listen(server: net.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off("error", reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
 }
 
 function clientName(client: Client | null): string {
