@@ -42,8 +42,9 @@ export class Inbox {
   private waiters: Array<() => void> = [];
 
   constructor(client: MqttClient) {
-    client.on("message", (_topic, _payload, packet) => {
-      this.messages.push(packet);
+    client.on("message", (topic, _payload, packet) => {
+      // The topic as MQTT.js restored it from a Topic Alias; the packet keeps the wire's.
+      this.messages.push({ ...packet, topic });
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -91,4 +92,13 @@ export function closed(client: MqttClient, timeoutMs = 10_000): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Resolves once `condition()` holds, polling briefly; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
+    await Bun.sleep(5);
+  }
 }
