@@ -46,6 +46,11 @@ export class RawClient {
     this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
   }
 
+  /** Bytes as they are, for packets mqtt-packet refuses to encode. */
+  sendBytes(bytes: number[]): void {
+    this.socket.write(Uint8Array.from(bytes));
+  }
+
   /** Resolves with the first received packet matching `predicate` (seen before or after the call). */
   async waitFor<T extends Packet>(predicate: (packet: Packet) => boolean, timeoutMs = 10_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
