@@ -4,6 +4,7 @@ import { formatHostPort, listenAddresses } from "../core/address";
 import { describePayload } from "../core/payload";
 import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
+import { guardProtocol } from "./protocol-guard";
 
 export interface BrokerOptions {
   host: string;
@@ -68,7 +69,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         socket.setNoDelay(true);
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
-        aedes.handle(socket);
+        guardProtocol(aedes.handle(socket));
       });
       try {
         port = await listen(server, host, port);

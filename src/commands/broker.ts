@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import type { AedesOptions } from "aedes";
 import { DEFAULT_PROTOCOL_LIMITS, PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../broker/protocol-options";
 import { startBroker, ListenError, type BrokerHandle } from "../broker/server";
 import { ExitCode } from "../core/exit-codes";
@@ -31,18 +32,20 @@ export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
     maxTopicAlias: parseIntegerFlag("max-topic-alias", String(args["max-topic-alias"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxTopicAlias),
   };
 }
+import { clusterArgs, joinClusterFromArgs } from "./cluster-join";
 
 export const brokerArgs = {
   host: { type: "string", description: 'Address to listen on ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
   port: { type: "string", alias: "p", description: "TCP port", default: "10008" },
   verbose: { type: "boolean", alias: "v", description: "Log every publish (debug)" },
   ...protocolLimitArgs,
+  ...clusterArgs,
 } as const;
 
 /** Starts the broker or ends the process with exit status 4 and one line. */
-export async function startBrokerOrExit(host: string, port: number, limits?: ProtocolLimits): Promise<BrokerHandle> {
+export async function startBrokerOrExit(host: string, port: number, limits?: ProtocolLimits, aedes?: AedesOptions): Promise<BrokerHandle> {
   try {
-    const broker = await startBroker({ host, port, limits });
+    const broker = await startBroker({ host, port, limits, aedes });
     log.info(`Broker listening on ${broker.addresses.join(", ")}.`);
     return broker;
   } catch (error) {
@@ -60,10 +63,14 @@ export default defineCommand({
   async run({ args }) {
     setLogLevel({ verbose: args.verbose });
     const limits = toProtocolLimits(args);
-    const broker = await startBrokerOrExit(String(args.host), portFlag(args.port), limits);
+    // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
+    const cluster = await joinClusterFromArgs(args);
+    const broker = await startBrokerOrExit(String(args.host), portFlag(args.port), limits, cluster?.aedesOptions);
+    cluster?.attach(broker.aedes);
     onShutdownSignal(async (signal) => {
       log.info(`${signal}: stopping the broker.`);
       await broker.close();
+      await cluster?.close();
       log.info("Broker stopped.");
       process.exit(ExitCode.ok);
     });
