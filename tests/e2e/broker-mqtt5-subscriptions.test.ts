@@ -1,7 +1,8 @@
 // MQTT 5.0 subscriptions against the compiled broker: options, identifiers, shared subscriptions, acks.
 import { describe, expect, test } from "bun:test";
 import type { MqttClient } from "mqtt";
-import { startBroker } from "./harness";
+import { startNode, startRedis } from "./cluster-harness";
+import { startBroker, testWithPrograms } from "./harness";
 import { connectV5, Inbox, waitUntil } from "./mqtt5-client";
 
 let markers = 0;
@@ -129,6 +130,17 @@ describe("MQTT 5.0 subscriptions", () => {
     await memberInboxes[1]!.waitFor(before[1]! + 4);
     await flush(members[0]!.client, memberInboxes[0]!);
     expect(payloads(memberInboxes[0]!, "jobs/late")).toEqual([]);
+  });
+
+  testWithPrograms(["redis-server"], "shared subscriptions: a clustered broker says they are unavailable and refuses them with 0x9E", async () => {
+    // Share groups live in one broker process; across nodes each would deliver its own copy.
+    const redis = await startRedis();
+    const node = await startNode(redis.url, "shared");
+    const { client, connack } = await connectV5(node.url);
+    expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
+    const suback = new Promise<any>((resolve) => client.on("packetreceive", (packet) => packet.cmd === "suback" && resolve(packet)));
+    await client.subscribeAsync({ "$share/g/clustered": { qos: 1 }, clustered: { qos: 1 } }).catch(() => undefined);
+    expect((await suback).granted).toEqual([0x9e, 1]);
   });
 
   test("SUBACK reason codes: the granted QoS, 0x8F for a shared subscription without a filter", async () => {
