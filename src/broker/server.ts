@@ -3,11 +3,15 @@ import type { Duplex } from "node:stream";
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import { bindAll, ListenError, listenNet, type Listener } from "./listeners/bind";
 import { describePayload } from "../core/payload";
+import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
+import { guardProtocol } from "./protocol-guard";
 
 export interface BrokerOptions {
   host: string;
   port: number;
+  /** Protocol limits (defaults: DEFAULT_PROTOCOL_LIMITS). */
+  limits?: ProtocolLimits;
   /** Extra aedes options (limits, hooks); the broker role owns the listeners. */
   aedes?: AedesOptions;
   /** Listeners beside plain TCP (TLS, WebSocket, HTTP); each hands its MQTT connections to `accept`. */
@@ -34,8 +38,9 @@ export interface BrokerHandle {
 export { ListenError };
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
-  const aedes = await Aedes.createBroker({ ...options.aedes });
+  const aedes = await Aedes.createBroker({ ...protocolOptions(options.limits), ...options.aedes });
   attachLogging(aedes);
+  logLimitEvents(aedes);
   const services = (options.services ?? []).map((start) => start(aedes));
 
   const streams = new Set<Duplex>();
@@ -43,7 +48,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     streams.add(stream);
     stream.once("close", () => streams.delete(stream));
     options.onConnection?.(stream);
-    aedes.handle(stream);
+    guardProtocol(aedes.handle(stream));
   };
   const listeners: Listener[] = [];
   try {

@@ -11,13 +11,15 @@ export interface ConnectionOptions {
   password?: string;
   keepaliveSec: number;
   clean: boolean;
+  /** MQTT 5 Session Expiry Interval in seconds (0xFFFFFFFF: never); ignored under 3.1.1. */
+  sessionExpirySec?: number;
   /** 5 falls back to 4 (3.1.1) when the broker refuses 5. */
   protocolVersion: 4 | 5;
   /** Give up connecting after this long (ms); retry every connectRetryMs until then. */
   connectTimeoutMs: number;
   connectRetryMs: number;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
-  /** Extra MQTT.js options a role needs (will, session expiry, ...). */
+  /** Extra MQTT.js options a role needs (will, ...); MQTT 5 properties in them are dropped under 3.1.1. */
   extra?: IClientOptions;
 }
 
@@ -61,8 +63,13 @@ export function describeTarget(url: string): string {
 }
 
 /** 3.1.1 CONNACK code 1 / MQTT 5 reason 0x84: the broker does not speak this protocol version. */
-function isProtocolRefusal(error: Error & { code?: number }): boolean {
+function isProtocolRefusal(error: Error & { code?: unknown }): boolean {
   return error.code === 1 || error.code === 0x84;
+}
+
+/** A TLS verification failure: the same certificate fails again, so retrying cannot help. */
+function isTlsRefusal(error: Error & { code?: unknown }): boolean {
+  return typeof error.code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|HOSTNAME|ERR_SSL|ERR_TLS/.test(error.code);
 }
 
 /**
@@ -89,6 +96,7 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
       }
       throw new ConnectionError(`connection to ${target} refused: ${error.message}`);
     }
+    if (isTlsRefusal(error)) throw new ConnectionError(`TLS with ${target} failed: ${error.message}`);
     if (error.message !== lastError) log.debug(`connect to ${target} failed: ${error.message}; retrying`);
     lastError = error.message;
     if (performance.now() + options.connectRetryMs >= deadline) {
@@ -103,7 +111,7 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
 interface Attempt {
   client?: MqttClient;
   timing?: { transportMs: number; connackMs: number };
-  error?: Error & { code?: number };
+  error?: Error & { code?: number | string };
   /** The broker answered with a refusing CONNACK (not a network failure). */
   refused?: boolean;
 }
@@ -113,6 +121,8 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
   let transportMs = NaN;
   // MQTT.js parses a URL string with the deprecated url.parse(); hand it the parts instead.
   const url = new URL(options.url);
+  const v5 = protocolVersion === 5;
+  const extra = v5 ? options.extra : withoutProperties(options.extra);
   const client = mqtt.connect({
     protocol: url.protocol.slice(0, -1) as IClientOptions["protocol"],
     hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -130,7 +140,11 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
     cert: options.tls?.cert,
     key: options.tls?.key,
     rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-    ...options.extra,
+    ...extra,
+    properties:
+      v5 && options.sessionExpirySec !== undefined
+        ? { ...extra?.properties, sessionExpiryInterval: options.sessionExpirySec }
+        : extra?.properties,
   });
   const stream = client.stream as unknown as NodeJS.EventEmitter & { setNoDelay?: (on: boolean) => void };
   stream.setNoDelay?.(true);
@@ -150,13 +164,24 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
     };
     const onConnect = () =>
       finish({ client, timing: { transportMs, connackMs: performance.now() - started } });
-    const onError = (error: Error & { code?: number }) =>
+    const onError = (error: Error & { code?: number | string }) =>
       finish({ error, refused: typeof error.code === "number" });
     const onClose = () => finish({ error: new Error("connection closed before CONNACK") });
     client.once("connect", onConnect);
     client.once("error", onError);
     client.once("close", onClose);
   });
+}
+
+/** MQTT 3.1.1 has no properties: strip them (connect and will) for the fallback. */
+function withoutProperties(extra: IClientOptions | undefined): IClientOptions | undefined {
+  if (!extra) return extra;
+  const { properties: _, ...rest } = extra;
+  if (rest.will) {
+    const { properties: __, ...will } = rest.will;
+    rest.will = will;
+  }
+  return rest;
 }
 
 function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5): Connection {

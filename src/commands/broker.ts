@@ -10,20 +10,49 @@ import { httpListener } from "../broker/listeners/http";
 import { tlsListener } from "../broker/listeners/tls";
 import { webSocketListener } from "../broker/listeners/ws";
 import { BrokerMetrics } from "../broker/metrics";
+import { DEFAULT_PROTOCOL_LIMITS, PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../broker/protocol-options";
 import { startBroker, ListenError, type BrokerHandle, type BrokerOptions, type ListenerStarter } from "../broker/server";
 import { sysPublisher } from "../broker/sys";
 import { isLoopback, parsePort } from "../core/address";
 import { ExitCode } from "../core/exit-codes";
 import { checkFlags } from "../core/flags";
-import { UsageError } from "../core/usage-error";
+import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { portFlag } from "./client-args";
+import { clusterArgs, joinClusterFromArgs } from "./cluster-join";
 import { durationFlag, onShutdownSignal } from "./common-args";
+
+const limitDefaults = DEFAULT_PROTOCOL_LIMITS;
+
+/** Protocol limits (MQTT 3.1.1 and 5.0); see src/broker/protocol-options.ts. */
+export const protocolLimitArgs = {
+  "max-connections": { type: "string", description: "Clients connected at once; more are refused (0: no limit)", default: String(limitDefaults.maxConnections) },
+  "max-packet-size": { type: "string", description: "Largest packet accepted, bytes (told to MQTT 5 clients)", default: String(limitDefaults.maxPacketSize) },
+  "max-inflight": { type: "string", description: "Unacknowledged QoS 1/2 messages per client, each way (MQTT 5 Receive Maximum)", default: String(limitDefaults.maxInflight) },
+  "idle-timeout": { type: "string", description: "Close a socket that sends no CONNECT within this long", default: `${limitDefaults.connectTimeoutMs / 1000}s` },
+  "max-keepalive": { type: "string", description: "Largest keep-alive, seconds; MQTT 5 clients are told it (0: no cap)", default: String(limitDefaults.maxKeepaliveSec) },
+  "max-topic-alias": { type: "string", description: "MQTT 5 topic aliases per connection, each way (0: none)", default: String(limitDefaults.maxTopicAlias) },
+} as const;
+
+type ProtocolLimitArgValues = { [K in keyof typeof protocolLimitArgs]?: string | boolean };
+
+export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
+  return {
+    maxConnections: parseIntegerFlag("max-connections", String(args["max-connections"]), 0),
+    maxPacketSize: parseIntegerFlag("max-packet-size", String(args["max-packet-size"]), 64, PROTOCOL_LIMIT_MAXIMUM.maxPacketSize),
+    maxInflight: parseIntegerFlag("max-inflight", String(args["max-inflight"]), 1, PROTOCOL_LIMIT_MAXIMUM.maxInflight),
+    connectTimeoutMs: durationFlag("idle-timeout", String(args["idle-timeout"]), 1),
+    maxKeepaliveSec: parseIntegerFlag("max-keepalive", String(args["max-keepalive"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxKeepaliveSec),
+    maxTopicAlias: parseIntegerFlag("max-topic-alias", String(args["max-topic-alias"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxTopicAlias),
+  };
+}
 
 export const brokerArgs = {
   host: { type: "string", description: 'Address every MQTT listener binds ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
   port: { type: "string", alias: "p", description: "TCP port", default: "10008" },
   verbose: { type: "boolean", alias: "v", description: "Log every publish (debug)" },
+  ...protocolLimitArgs,
+  ...clusterArgs,
   // Security, listeners, $SYS and metrics (README: "Security" and "Listeners").
   config: { type: "string", description: "Read flags from FILE (one `name value` a line); flags given here win", valueHint: "file" },
   "password-file": { type: "string", description: "user:hash lines (make them with `mqtt-pingpong passwd`); clients must log in", valueHint: "file" },
@@ -176,10 +205,16 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const settings = withConfigFile(args, rawArgs);
     setLogLevel({ verbose: Boolean(settings.verbose) });
-    const broker = await startBrokerOrExit(toBrokerOptions(settings));
+    const options = { ...toBrokerOptions(settings), limits: toProtocolLimits(settings) };
+    // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
+    const cluster = await joinClusterFromArgs(settings);
+    options.aedes = { ...cluster?.aedesOptions, ...options.aedes };
+    const broker = await startBrokerOrExit(options);
+    cluster?.attach(broker.aedes);
     onShutdownSignal(async (signal) => {
       log.info(`${signal}: stopping the broker.`);
       await broker.close();
+      await cluster?.close();
       log.info("Broker stopped.");
       process.exit(ExitCode.ok);
     });

@@ -1,41 +1,110 @@
+import { readFileSync } from "node:fs";
 import type { ArgsDef } from "citty";
 import { parsePort } from "../core/address";
+import { parseDurationMs } from "../core/duration";
 import { parseChoiceFlag, parseIntegerFlag, UsageError } from "../core/usage-error";
 import { DEFAULT_CONNECT_RETRY_MS, defaultClientId, type ConnectionOptions } from "../clients/connection";
 import { durationFlag } from "./common-args";
 
-/** Flags every client subcommand shares (mosquitto's client_shared.c is the model). */
+/**
+ * Flags every client subcommand shares (mosquitto's client_shared.c is the model), with mosquitto's
+ * short forms where they exist: -h -p -i -u -P -k -V -x -d.
+ */
 export const connectionArgs = {
-  url: { type: "string", description: "Broker URL: mqtt://host:port (overrides --host/--port)", valueHint: "url" },
+  url: { type: "string", description: "Broker URL: mqtt://, mqtts://, ws://, wss://host:port (overrides --host/--port)", valueHint: "url" },
   host: { type: "string", alias: "h", description: "Broker host", default: "localhost" },
   port: { type: "string", alias: "p", description: "Broker port", default: "10008" },
   "client-id": { type: "string", alias: "i", description: "Client id (default: unique per run)" },
   username: { type: "string", alias: "u", description: "User name" },
-  password: { type: "string", alias: "P", description: "Password (or MQTT_PASSWORD in the environment)" },
+  password: { type: "string", alias: "P", description: "Password (better: MQTT_PASSWORD in the environment or --password-file)" },
+  "password-file": { type: "string", description: "Read the password from this file (first line)", valueHint: "file" },
   keepalive: { type: "string", alias: "k", description: "Keep-alive interval in seconds", default: "60" },
-  protocol: { type: "string", alias: "V", description: "MQTT version: 5 (falls back to 3.1.1) or 3.1.1", default: "5" },
+  protocol: { type: "string", alias: "V", description: "MQTT version: 5 (falls back to 3.1.1 when refused) or 3.1.1", default: "5" },
+  clean: { type: "boolean", description: "Start a clean session (--no-clean resumes a session kept under --client-id)", default: true },
+  "session-expiry": { type: "string", alias: "x", description: "MQTT 5 session expiry: seconds, a duration, or 'never' (default with --no-clean: never)" },
+  cafile: { type: "string", description: "TLS: trust the CA certificates in this PEM file (implies mqtts with --host)", valueHint: "file" },
+  cert: { type: "string", description: "TLS: client certificate (PEM)", valueHint: "file" },
+  key: { type: "string", description: "TLS: client private key (PEM)", valueHint: "file" },
+  insecure: { type: "boolean", description: "TLS: do not verify the broker's certificate at all (like curl -k)" },
   "connect-timeout": { type: "string", description: "Give up connecting after this long (retries every 100ms)", default: "30s" },
-  verbose: { type: "boolean", description: "Debug output" },
+  debug: { type: "boolean", alias: "d", description: "Debug output" },
+  verbose: { type: "boolean", description: "Debug output (same as --debug)" },
 } as const satisfies ArgsDef;
 
 type ConnectionArgValues = { [K in keyof typeof connectionArgs]?: string | boolean };
 
-const PROTOCOLS = { "5": 5, "3.1.1": 4, "311": 4, "4": 4 } as const;
+const PROTOCOLS = { "5": 5, "3.1.1": 4, mqttv5: 5, mqttv311: 4, "311": 4, "4": 4 } as const;
 
-export function toConnectionOptions(args: ConnectionArgValues, role: string): ConnectionOptions {
-  const url = args.url ? checkUrl(String(args.url)) : `mqtt://${bracketHost(String(args.host))}:${portFlag(args.port)}`;
+/** MQTT 5's largest Session Expiry Interval, which means the session never expires. */
+export const SESSION_NEVER_EXPIRES = 0xffffffff;
+
+/** Turns the connection flags into options; reads the password and TLS files (unreadable: usage error). */
+export function toConnectionOptions(args: ConnectionArgValues, role: string, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
+  const tls = tlsOptions(args);
+  const scheme = tls ? "mqtts" : "mqtt";
+  const url = args.url ? checkUrl(String(args.url)) : `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`;
   const protocol = parseChoiceFlag("protocol", String(args.protocol), Object.keys(PROTOCOLS) as (keyof typeof PROTOCOLS)[]);
+  const clean = args.clean !== false;
+  let sessionExpirySec = args["session-expiry"] === undefined ? undefined : sessionExpiryFlag(String(args["session-expiry"]));
+  // As mosquitto's clients do: a session kept on purpose should outlive the connection under MQTT 5 too.
+  if (!clean && sessionExpirySec === undefined) sessionExpirySec = SESSION_NEVER_EXPIRES;
   return {
     url,
     clientId: args["client-id"] ? String(args["client-id"]) : defaultClientId(role),
     username: args.username ? String(args.username) : undefined,
-    password: args.password ? String(args.password) : process.env.MQTT_PASSWORD || undefined,
+    password: passwordOf(args, env),
     keepaliveSec: parseIntegerFlag("keepalive", String(args.keepalive), 0, 65535),
-    clean: true,
+    clean,
+    sessionExpirySec,
     protocolVersion: PROTOCOLS[protocol],
     connectTimeoutMs: durationFlag("connect-timeout", String(args["connect-timeout"])),
     connectRetryMs: DEFAULT_CONNECT_RETRY_MS,
+    tls,
   };
+}
+
+/** --password, else --password-file, else MQTT_PASSWORD: so a password need not be on a command line. */
+function passwordOf(args: ConnectionArgValues, env: NodeJS.ProcessEnv): string | undefined {
+  if (args.password) return String(args.password);
+  if (args["password-file"]) return readFlagFile("password-file", String(args["password-file"])).toString("utf8").split(/\r?\n/)[0];
+  return env.MQTT_PASSWORD || undefined;
+}
+
+function tlsOptions(args: ConnectionArgValues): ConnectionOptions["tls"] {
+  const wanted = args.cafile || args.cert || args.key || args.insecure;
+  const usesTlsUrl = typeof args.url === "string" && /^(mqtts|wss|ssl):/i.test(args.url);
+  if (!wanted && !usesTlsUrl) return undefined;
+  if (Boolean(args.cert) !== Boolean(args.key)) throw new UsageError("--cert and --key go together");
+  return {
+    ca: args.cafile ? readFlagFile("cafile", String(args.cafile)) : undefined,
+    cert: args.cert ? readFlagFile("cert", String(args.cert)) : undefined,
+    key: args.key ? readFlagFile("key", String(args.key)) : undefined,
+    rejectUnauthorized: !args.insecure,
+  };
+}
+
+/** Reads a file named by a flag; a missing or unreadable file is a usage error naming the flag. */
+export function readFlagFile(name: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new UsageError(`--${name}: cannot read "${path}": ${reason}`);
+  }
+}
+
+/** Seconds (a bare number), a duration such as 1h, or "never". */
+export function sessionExpiryFlag(text: string): number {
+  if (text === "never" || text === "-1") return SESSION_NEVER_EXPIRES;
+  let ms: number;
+  try {
+    ms = parseDurationMs(text);
+  } catch (error) {
+    throw new UsageError(`--session-expiry: ${(error as Error).message}, or "never"`);
+  }
+  const seconds = Math.round(ms / 1000);
+  if (seconds > SESSION_NEVER_EXPIRES) throw new UsageError(`--session-expiry: "${text}" is too long (use "never")`);
+  return seconds;
 }
 
 export function portFlag(value: unknown): number {

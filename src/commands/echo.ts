@@ -18,7 +18,7 @@ export default defineCommand({
   meta: { name: "echo", description: "Subscribe to /ping and republish every payload unchanged to /pong" },
   args: echoArgs,
   async run({ args }) {
-    setLogLevel({ verbose: args.verbose });
+    setLogLevel({ verbose: args.verbose || args.debug });
     const options = {
       connection: toConnectionOptions(args, "echo"),
       pingTopic: topicFlag("ping-topic", String(args["ping-topic"])),

@@ -105,7 +105,7 @@ export default defineCommand({
   meta: { name: "ping", description: "Publish timestamps to /ping and time each echo on /pong, like ping(8)" },
   args: { ...connectionArgs, ...probeArgs },
   async run({ args }) {
-    setLogLevel({ verbose: args.verbose, quiet: args.json });
+    setLogLevel({ verbose: args.verbose || args.debug, quiet: args.json });
     const options: PingOptions = { connection: toConnectionOptions(args, "ping"), ...toProbeOptions(args) };
     await runPing(options, { json: Boolean(args.json), quiet: Boolean(args.quiet) });
   },

@@ -9,4 +9,6 @@ export const ExitCode = {
   connection: 3,
   /** The broker could not listen (address in use, not permitted, not available). */
   listen: 4,
+  /** broker --cluster: Redis could not be reached at start. */
+  clusterRedis: 5,
 } as const;

@@ -26,7 +26,8 @@ describe("broker, echo and ping as separate processes", () => {
 
   test("at 1 s intervals the payload is the Unix time in seconds", async () => {
     const { port } = await startBroker();
-    pingpong("echo", "--port", String(port));
+    const echo = pingpong("echo", "--port", String(port));
+    await echo.waitFor(/Subscribed to \/ping/); // else the first probe may go out before anyone listens
     const ping = pingpong("ping", "--port", String(port), "--count", "2");
     expect(await ping.waitExit(15_000)).toBe(0);
     const payloads = ping.lines.filter((l) => l.startsWith("Publishing")).map((l) => Number(l.split(" ")[1]));
