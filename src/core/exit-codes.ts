@@ -9,4 +9,6 @@ export const ExitCode = {
   connection: 3,
   /** The broker could not listen (address in use, not permitted, not available). */
   listen: 4,
+  /** sub -W: the time ran out before -C messages came (mosquitto_sub's status). */
+  subTimeout: 27,
 } as const;
