@@ -16,7 +16,8 @@ function newestSourceMtime(dir: string): number {
 
 const stale =
   !existsSync(binary) ||
-  statSync(binary).mtimeMs < Math.max(newestSourceMtime(join(root, "src")), statSync(join(root, "package.json")).mtimeMs);
+  statSync(binary).mtimeMs <
+    Math.max(newestSourceMtime(join(root, "src")), newestSourceMtime(join(root, "patches")), statSync(join(root, "package.json")).mtimeMs);
 if (stale) {
   const build = Bun.spawnSync([process.execPath, "scripts/build-binary.ts"], { cwd: root, stdout: "inherit", stderr: "inherit" });
   if (build.exitCode !== 0) throw new Error("building ./mqtt-pingpong failed");

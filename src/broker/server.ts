@@ -2,11 +2,15 @@ import net from "node:net";
 import { Aedes, type AedesOptions, type Client } from "aedes";
 import { formatHostPort, listenAddresses } from "../core/address";
 import { describePayload } from "../core/payload";
+import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
+import { guardProtocol } from "./protocol-guard";
 
 export interface BrokerOptions {
   host: string;
   port: number;
+  /** Protocol limits (defaults: DEFAULT_PROTOCOL_LIMITS). */
+  limits?: ProtocolLimits;
   /** Extra aedes options (limits, hooks); the broker role owns the listeners. */
   aedes?: AedesOptions;
 }
@@ -48,8 +52,9 @@ function describeListenCode(code: string): string {
 const MISSING_FAMILY_CODES = new Set(["EADDRNOTAVAIL", "EAFNOSUPPORT", "EPROTONOSUPPORT"]);
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
-  const aedes = await Aedes.createBroker({ ...options.aedes });
+  const aedes = await Aedes.createBroker({ ...protocolOptions(options.limits), ...options.aedes });
   attachLogging(aedes);
+  logLimitEvents(aedes);
 
   const servers: net.Server[] = [];
   const addresses: string[] = [];
@@ -64,7 +69,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         socket.setNoDelay(true);
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
-        aedes.handle(socket);
+        guardProtocol(aedes.handle(socket));
       });
       try {
         port = await listen(server, host, port);

@@ -9,6 +9,8 @@ export const ExitCode = {
   connection: 3,
   /** The broker could not listen (address in use, not permitted, not available). */
   listen: 4,
+  /** broker --cluster: Redis could not be reached at start. */
+  clusterRedis: 5,
   /** sub -W: the time ran out before -C messages came (mosquitto_sub's status). */
   subTimeout: 27,
 } as const;

@@ -1,7 +1,7 @@
 // Runs the compiled binary and third-party peers as real processes, and waits on their output.
 import { afterEach, test } from "bun:test";
 import { createServer } from "node:net";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -228,4 +228,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await Bun.sleep(50);
   }
+}
+
+/** Resident set size of a running process in MB, from /proc (Linux). */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
 }

@@ -38,17 +38,28 @@ describe("broker, echo and ping as separate processes", () => {
     }
   });
 
-  test("ping and echo started before the broker retry until it listens", async () => {
+  test("echo started before the broker retries until it listens, then echoes", async () => {
     const port = await freePort();
     const echo = pingpong("echo", "--port", String(port));
-    const ping = pingpong("ping", "--port", String(port), "--count", "3", "--interval", "100ms");
-    // Both are retrying; nothing listens yet.
+    // Nothing listens yet: echo keeps retrying instead of giving up.
     expect(echo.exitCode).toBeNull();
     const broker = pingpong("broker", "--port", String(port));
     await broker.waitFor(/Broker listening/);
+    await echo.waitFor(/Subscribed to \/ping/, 20_000);
+    const ping = pingpong("ping", "--port", String(port), "--count", "3", "--interval", "100ms");
     expect(await ping.waitExit(20_000)).toBe(0);
     expect(ping.output()).toContain("3 probes transmitted, 3 received");
-    await echo.waitFor(/Subscribed to \/ping/);
+  });
+
+  test("ping started before the broker retries until it listens, then probes", async () => {
+    const port = await freePort();
+    const ping = pingpong("ping", "--port", String(port), "--count", "3", "--interval", "100ms", "--timeout", "1s");
+    expect(ping.exitCode).toBeNull();
+    pingpong("broker", "--port", String(port));
+    // No echo runs, so the probes are lost (exit 1), but they were sent: ping connected after retrying.
+    expect(await ping.waitExit(20_000)).toBe(1);
+    expect(ping.output()).toContain("3 probes transmitted, 0 received");
+    expect(ping.output()).not.toContain("could not connect");
   });
 
   test("SIGKILL of the broker makes ping and echo exit non-zero within 2 s, saying so", async () => {

@@ -1,0 +1,177 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Aedes, AedesOptions } from "aedes";
+import Redis from "ioredis";
+import mqemitterRedis from "mqemitter-redis";
+import aedesPersistenceRedis from "aedes-persistence-redis";
+import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core/cluster";
+import { log } from "../log";
+
+/**
+ * Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
+ * between processes, aedes-persistence-redis keeps sessions, subscriptions, retained messages and
+ * QoS 1/2 state in Redis. This module only builds those two and watches the Redis connections.
+ */
+export interface ClusterOptions {
+  /** redis://host:port[/db] (rediss:// for TLS). */
+  redisUrl: string;
+  /** Readable part of the node id (default: this host's name); a random suffix is added. */
+  nodeName?: string;
+  /** Give up reaching Redis at start after this long. */
+  connectTimeoutMs: number;
+  /** aedes's $SYS heartbeat; a node missing three is taken as gone (its clients' wills are then sent). */
+  heartbeatMs?: number;
+}
+
+export interface Cluster {
+  readonly nodeId: string;
+  readonly redis: RedisTarget;
+  /** mq, persistence, id and heartbeat, for startBroker's `aedes` option. */
+  readonly aedesOptions: AedesOptions;
+  /** Whether all Redis connections are up right now. */
+  readonly redisUp: boolean;
+  /** Ids of the nodes heard from within three heartbeats, this one included, sorted. */
+  nodes(): string[];
+  /** Watches the broker once it runs: node heartbeats, errors, and Redis loss. */
+  attach(aedes: Aedes): void;
+  /** Closes the Redis connections; call after the broker closed. */
+  close(): Promise<void>;
+}
+
+interface DisconnectableClient {
+  disconnect(options: { reasonCode: number }, done: () => void): void;
+  conn: { end(): void };
+}
+
+/** Redis could not be reached at start: the command prints this and exits with status 5. */
+export class RedisUnreachableError extends Error {}
+
+export const DEFAULT_CLUSTER_HEARTBEAT_MS = 5_000;
+/** While Redis is away, reconnect this often (ioredis keeps retrying for ever). */
+const REDIS_RETRY_MS = 250;
+/** MQTT 5 DISCONNECT reason 0x89, "Server busy": the node cannot serve until Redis is back. */
+const SERVER_BUSY = 0x89;
+
+export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
+  const redis = parseRedisUrl(options.redisUrl);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_CLUSTER_HEARTBEAT_MS;
+  const nodeId = makeNodeId(options.nodeName ?? hostname(), randomBytes(3).toString("hex"));
+
+  // At start a failed attempt is final (retryStrategy null), so the command can say so and exit;
+  // once connected, Redis going away means reconnecting until it is back.
+  let starting = true;
+  // The parts, not the URL: ioredis parses a URL string with the deprecated url.parse(), which warns.
+  const command = new Redis({
+    host: redis.host,
+    port: redis.port,
+    db: redis.db,
+    username: redis.username,
+    password: redis.password,
+    tls: redis.tls ? {} : undefined,
+    lazyConnect: true,
+    connectTimeout: Math.max(1, options.connectTimeoutMs),
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+    connectionName: nodeId,
+    retryStrategy: () => (starting ? null : REDIS_RETRY_MS),
+  });
+  let lastError = "";
+  command.on("error", (error: Error) => (lastError = error.message));
+  const deadline = performance.now() + options.connectTimeoutMs;
+  for (;;) {
+    try {
+      await command.connect();
+      break;
+    } catch (error) {
+      const reason = lastError || (error as Error).message;
+      if (performance.now() + REDIS_RETRY_MS >= deadline) {
+        command.disconnect();
+        throw new RedisUnreachableError(`cannot reach Redis at ${redis.display}: ${reason}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, REDIS_RETRY_MS));
+    }
+  }
+  starting = false;
+  const publisher = command.duplicate();
+  const subscriber = command.duplicate();
+  const connections = [command, publisher, subscriber];
+  // Ready before the first SUBSCRIBE: a subscriber whose ready check (INFO) comes after SUBSCRIBE is refused.
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+
+  const mq = mqemitterRedis({ pubConn: publisher, subConn: subscriber, matchEmptyLevels: true, concurrency: 100 });
+  // mqemitter-redis re-emits connection errors on `state`; unheard, they would end the process.
+  // The connection listeners below already report a loss.
+  (mq as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => {});
+  const persistence = aedesPersistenceRedis({ conn: command });
+
+  let redisUp = true;
+  let broker: Aedes | undefined;
+  // Every node's aedes publishes $SYS/<id>/birth once and $SYS/<id>/heartbeat each heartbeatMs.
+  const lastSeen = new Map<string, number>([[nodeId, Date.now()]]);
+  const seen = (packet: Record<string, unknown>, done: () => void) => {
+    lastSeen.set(String(packet.payload), Date.now());
+    done();
+  };
+  mq.on("$SYS/+/heartbeat", seen);
+  mq.on("$SYS/+/birth", seen);
+
+  const onDown = (reason: string) => {
+    if (!redisUp || closing) return;
+    redisUp = false;
+    log.warn(`Lost Redis at ${redis.display} (${reason}); refusing clients until it is back.`);
+    if (!broker) return;
+    // aedes 2 has these at run time; its typings lack them.
+    const clients = (broker as unknown as { clients: Record<string, DisconnectableClient> }).clients;
+    for (const client of Object.values(clients)) {
+      client.disconnect({ reasonCode: SERVER_BUSY }, () => {});
+      // aedes finishes a close only after its Redis writes; end the socket now so the client knows.
+      setImmediate(() => client.conn.end());
+    }
+  };
+  const onReady = () => {
+    if (redisUp || closing) return;
+    if (connections.some((connection) => connection.status !== "ready")) return;
+    redisUp = true;
+    log.info(`Redis at ${redis.display} is back; accepting clients.`);
+  };
+  for (const connection of connections) {
+    connection.on("error", (error: Error) => (lastError = error.message));
+    connection.on("close", () => onDown(lastError || "connection closed"));
+    connection.on("ready", onReady);
+  }
+
+  let closing = false;
+  const aedesOptions: AedesOptions = {
+    id: nodeId,
+    mq,
+    persistence,
+    heartbeatInterval: heartbeatMs,
+  };
+
+  return {
+    nodeId,
+    redis,
+    aedesOptions,
+    get redisUp() {
+      return redisUp;
+    },
+    nodes: () => aliveNodes(lastSeen, Date.now(), heartbeatMs),
+    attach(aedes) {
+      broker = aedes;
+      // In front of the broker's own preConnect (limits, access): a CONNECT while Redis is away is
+      // closed unanswered, so the client retries or moves to another node.
+      const running = aedes as unknown as { preConnect: NonNullable<AedesOptions["preConnect"]> };
+      const preConnect = running.preConnect;
+      running.preConnect = (client, packet, callback) => {
+        if (redisUp) preConnect.call(aedes, client, packet, callback);
+        else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
+      };
+      // Without a listener an 'error' event would end the process; a failed Redis write is logged instead.
+      (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => log.warn(`cluster: ${error.message}`));
+    },
+    async close() {
+      closing = true;
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}

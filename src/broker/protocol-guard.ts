@@ -1,0 +1,149 @@
+// Closes connections that break the MQTT rules aedes lets through, and tells MQTT 5 clients why.
+import { isUtf8 } from "node:buffer";
+import type { Client } from "aedes";
+import mqttPacket from "mqtt-packet";
+
+/** MQTT 5.0 DISCONNECT reason codes the guard sends (spec §3.14.2.1). */
+export const DisconnectReason = {
+  malformedPacket: 0x81,
+  protocolError: 0x82,
+  topicNameInvalid: 0x90,
+} as const;
+
+/** The parts of aedes's Client (and its mqtt-packet parser) the guard reaches into. */
+interface GuardedClient {
+  version: number | null;
+  connected: boolean;
+  connecting: boolean;
+  closed: boolean;
+  errored: boolean;
+  conn: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void };
+  _parser: ParserInternals;
+  emit(event: "error", error: Error): boolean;
+  once(event: "connected", listener: () => void): unknown;
+  prependListener(event: "error", listener: (error: Error) => void): unknown;
+}
+
+interface ParserInternals extends NodeJS.EventEmitter {
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseString(): string | null;
+  /** Set by the string check below while a packet is parsed. */
+  badString?: string;
+}
+
+type PacketLike = {
+  cmd: string;
+  topic?: string;
+  qos?: number;
+  messageId?: number;
+  properties?: { topicAlias?: number };
+  subscriptions?: unknown[];
+  unsubscriptions?: unknown[];
+};
+
+/**
+ * Wraps one aedes client's packet intake. Checks: UTF-8 strings well formed and free of U+0000
+ * [MQTT-1.5.4-1/2], no second CONNECT [MQTT-3.1.0-2], a valid PUBLISH topic name [MQTT-3.3.2-2],
+ * non-zero packet identifiers [MQTT-2.2.1-3], SUBSCRIBE and UNSUBSCRIBE with a topic filter. A connected MQTT 5 client then gets a DISCONNECT with
+ * the reason code the spec names before the connection closes, also for the parse errors aedes
+ * itself detects (malformed packets: 0x81).
+ */
+export function guardProtocol(aedesClient: Client): void {
+  const client = aedesClient as unknown as GuardedClient;
+  const parser = client._parser;
+
+  const parseString = parser._parseString;
+  parser._parseString = function checkedParseString(this: ParserInternals) {
+    const start = this._pos;
+    const text = parseString.call(this);
+    // Decoding turns ill-formed UTF-8 into U+FFFD; only then are the raw bytes worth a look.
+    if (text !== null && (text.includes("\uFFFD") || text.includes("\0"))) {
+      const raw = this._list.slice(start + 2, this._pos);
+      if (raw.includes(0)) this.badString = "U+0000 in a UTF-8 string";
+      else if (!isUtf8(raw)) this.badString = "ill-formed UTF-8 string";
+    }
+    return text;
+  };
+
+  const [enqueue] = parser.listeners("packet") as Array<(this: unknown, packet: PacketLike) => void>;
+  if (!enqueue) return;
+  parser.removeListener("packet", enqueue);
+  let rejected = false;
+  parser.on("packet", function checkedEnqueue(this: ParserInternals, packet: PacketLike) {
+    if (rejected) return; // nothing after a violation is acted on
+    const problem = violation(client, packet, this);
+    if (problem) {
+      rejected = true;
+      reject(client, problem.reasonCode, problem.message);
+      return;
+    }
+    enqueue.call(this, packet);
+  });
+
+  // A parse error in the bytes right after CONNECT arrives before CONNACK is out: hold it until then,
+  // so an MQTT 5 client learns why (0x81) instead of seeing the connection just drop.
+  const [emitParseError] = parser.listeners("error") as Array<(error: Error) => void>;
+  if (emitParseError) {
+    parser.removeListener("error", emitParseError);
+    parser.on("error", (error: Error) => {
+      if (rejected) return;
+      rejected = true;
+      if (client.connecting && !client.connected) client.once("connected", () => emitParseError(error));
+      else emitParseError(error);
+    });
+  }
+
+  // Errors aedes finds itself (parser errors, a wildcard topic): say why before its error handler closes.
+  client.prependListener("error", (error) => sendDisconnect(client, reasonCodeFor(error)));
+}
+
+function violation(client: GuardedClient, packet: PacketLike, parser: ParserInternals): { reasonCode: number; message: string } | undefined {
+  if (parser.badString) return { reasonCode: DisconnectReason.malformedPacket, message: parser.badString };
+  if (packet.cmd === "connect") {
+    if (client.connected || client.connecting) return { reasonCode: DisconnectReason.protocolError, message: "second CONNECT" };
+    return undefined;
+  }
+  if (packet.messageId === 0 && (packet.cmd !== "publish" || (packet.qos ?? 0) > 0)) {
+    return { reasonCode: DisconnectReason.protocolError, message: `${packet.cmd} with packet identifier 0` };
+  }
+  // [MQTT-3.8.3-2], [MQTT-3.10.3-2]: at least one topic filter.
+  if ((packet.cmd === "subscribe" && !packet.subscriptions?.length) || (packet.cmd === "unsubscribe" && !packet.unsubscriptions?.length)) {
+    return { reasonCode: DisconnectReason.protocolError, message: `${packet.cmd} without a topic filter` };
+  }
+  if (packet.cmd === "publish" && typeof packet.topic === "string") {
+    if (packet.topic.length === 0 && packet.properties?.topicAlias === undefined) {
+      return { reasonCode: DisconnectReason.protocolError, message: "PUBLISH with an empty topic name" };
+    }
+    if (/[+#]/.test(packet.topic)) return { reasonCode: DisconnectReason.topicNameInvalid, message: `wildcard in PUBLISH topic "${packet.topic}"` };
+  }
+  return undefined;
+}
+
+/** Parser errors mean a malformed packet; aedes's own checks name the topic rules. */
+function reasonCodeFor(error: Error): number {
+  if (/is not allowed in PUBLISH/.test(error.message)) return DisconnectReason.topicNameInvalid;
+  if (/empty topic|Invalid protocol/.test(error.message)) return DisconnectReason.protocolError;
+  return DisconnectReason.malformedPacket;
+}
+
+function reject(client: GuardedClient, reasonCode: number, message: string): void {
+  const close = () => {
+    sendDisconnect(client, reasonCode);
+    client.emit("error", new Error(`protocol violation: ${message}`));
+  };
+  // Packets that follow CONNECT in the same read arrive before CONNACK is out; say why after it.
+  if (client.connecting && !client.connected) client.once("connected", close);
+  else close();
+}
+
+const sent = new WeakSet<GuardedClient>();
+
+/** Writes DISCONNECT synchronously, so it is in the socket before aedes destroys it. */
+function sendDisconnect(client: GuardedClient, reasonCode: number): void {
+  if (client.version !== 5 || !client.connected || client.closed || client.errored || sent.has(client)) return;
+  if (client.conn.destroyed) return;
+  sent.add(client);
+  // One buffer in one write: writeToStream corks until the next tick, after aedes has destroyed the socket.
+  client.conn.write(mqttPacket.generate({ cmd: "disconnect", reasonCode } as mqttPacket.IDisconnectPacket, { protocolVersion: 5 }));
+}

@@ -1,0 +1,42 @@
+import { joinCluster, RedisUnreachableError, type Cluster } from "../broker/cluster";
+import { ExitCode } from "../core/exit-codes";
+import { parseRedisUrl } from "../core/cluster";
+import { UsageError } from "../core/usage-error";
+import { log } from "../log";
+import { durationFlag } from "./common-args";
+
+/** broker's flags for joining a cluster over Redis (see the README's "Cluster" section). */
+export const clusterArgs = {
+  cluster: { type: "string", description: "Join a cluster: Redis at redis://host:port[/db] routes messages and holds sessions", valueHint: "url" },
+  "node-name": { type: "string", description: "With --cluster: readable part of this node's id (default: host name)" },
+  "redis-timeout": { type: "string", description: "With --cluster: give up reaching Redis at start after this long", default: "5s" },
+} as const;
+
+type ClusterArgValues = { [K in keyof typeof clusterArgs]?: string | boolean };
+
+/**
+ * Joins the cluster named by --cluster, or returns undefined without it. A bad URL is a usage error (2);
+ * Redis out of reach at start is one line and exit status 5.
+ */
+export async function joinClusterFromArgs(args: ClusterArgValues): Promise<Cluster | undefined> {
+  if (args.cluster === undefined) return undefined;
+  const redisUrl = String(args.cluster);
+  try {
+    parseRedisUrl(redisUrl);
+  } catch (error) {
+    throw new UsageError(`--cluster: ${(error as Error).message}`);
+  }
+  const connectTimeoutMs = durationFlag("redis-timeout", String(args["redis-timeout"]), 1);
+  const nodeName = args["node-name"] === undefined ? undefined : String(args["node-name"]);
+  try {
+    const cluster = await joinCluster({ redisUrl, nodeName, connectTimeoutMs });
+    log.info(`Node ${cluster.nodeId} joined the cluster on Redis ${cluster.redis.display}.`);
+    return cluster;
+  } catch (error) {
+    if (error instanceof RedisUnreachableError) {
+      log.error(error.message);
+      process.exit(ExitCode.clusterRedis);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,173 @@
+import { describe, expect, test } from "bun:test";
+import mqtt, { type MqttClient } from "mqtt";
+import { freePort, pingpong, testWithPrograms } from "./harness";
+import { startNode, startRedis } from "./cluster-harness";
+
+const SUMMARY = /(\d+) probes transmitted, (\d+) received/;
+
+/** Waits for `count` messages on `client`, failing after `timeoutMs`. */
+function collect(client: MqttClient, count: number, timeoutMs = 15_000): Promise<Array<{ topic: string; payload: string; retain: boolean }>> {
+  const received: Array<{ topic: string; payload: string; retain: boolean }> = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`got ${received.length} of ${count} messages: ${received.map((m) => m.payload).join(", ")}`)), timeoutMs);
+    client.on("message", (topic, payload, packet) => {
+      received.push({ topic, payload: payload.toString(), retain: packet.retain });
+      if (received.length === count) {
+        clearTimeout(timer);
+        resolve(received);
+      }
+    });
+  });
+}
+
+/** Collects payloads on `client` until `done` says enough, failing after `timeoutMs`. */
+function collectUntil(client: MqttClient, done: (payloads: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
+  const payloads: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still waiting after ${timeoutMs} ms; got ${payloads.join(", ")}`)), timeoutMs);
+    client.on("message", (_topic, payload) => {
+      payloads.push(payload.toString());
+      if (done(payloads)) {
+        clearTimeout(timer);
+        resolve(payloads);
+      }
+    });
+  });
+}
+
+describe("broker --cluster over a real redis-server", () => {
+  testWithPrograms(["redis-server"], "ping on node A is answered by echo on node B", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const echo = pingpong("echo", "--port", String(b.port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    const ping = pingpong("ping", "--port", String(a.port), "--count", "5", "--interval", "100ms");
+    expect(await ping.waitExit(20_000)).toBe(0);
+    expect(ping.output()).toContain("5 probes transmitted, 5 received");
+    // The echo really ran on B and the probes really went through A.
+    expect(b.proc.output()).toMatch(/Client mqtt-pingpong-echo-\w+ connected/);
+    expect(a.proc.output()).toMatch(/Client mqtt-pingpong-ping-\w+ connected/);
+    expect(a.proc.output()).not.toContain("mqtt-pingpong-echo");
+  });
+
+  testWithPrograms(["redis-server"], "a retained message published on A reaches a new subscriber on B", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const publisher = await mqtt.connectAsync(a.url, { protocolVersion: 5 });
+    await publisher.publishAsync("site/door", "open", { qos: 1, retain: true });
+    await publisher.endAsync();
+    const subscriber = await mqtt.connectAsync(b.url, { protocolVersion: 5 });
+    try {
+      const messages = collect(subscriber, 1);
+      await subscriber.subscribeAsync("site/#", { qos: 1 });
+      expect(await messages).toEqual([{ topic: "site/door", payload: "open", retain: true }]);
+    } finally {
+      await subscriber.endAsync();
+    }
+  });
+
+  testWithPrograms(["redis-server"], "a persistent QoS 1 session resumes on B after kill -9 of A, nothing lost", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const session = { clientId: "meter-7", clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600 } };
+    const meter = await mqtt.connectAsync(a.url, session);
+    await meter.subscribeAsync("readings", { qos: 1 });
+    const publisher = await mqtt.connectAsync(b.url, { protocolVersion: 5 });
+    const sent = Array.from({ length: 20 }, (_, i) => `reading-${i + 1}`);
+    // The first five arrive while the meter is on A; A then dies without a word.
+    const early = collect(meter, 5);
+    for (const payload of sent.slice(0, 5)) await publisher.publishAsync("readings", payload, { qos: 1 });
+    expect((await early).map((m) => m.payload)).toEqual(sent.slice(0, 5));
+    const meterClosed = new Promise<void>((resolve) => meter.once("close", () => resolve()));
+    a.proc.kill("SIGKILL");
+    await a.proc.exited;
+    await meterClosed;
+    meter.end(true);
+    // Published while the meter has no connection at all: queued in Redis for its session.
+    for (const payload of sent.slice(5)) await publisher.publishAsync("readings", payload, { qos: 1 });
+    await publisher.endAsync();
+
+    const resumed = mqtt.connect(b.url, session);
+    try {
+      const late = collectUntil(resumed, (payloads) => payloads.includes(sent.at(-1)!));
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => resumed.once("connect", resolve));
+      expect(connack.sessionPresent).toBe(true);
+      const payloads = await late;
+      // QoS 1 is at least once: a message whose PUBACK A never stored may come again, nothing else.
+      const redelivered = payloads.filter((payload) => sent.slice(0, 5).includes(payload));
+      expect(payloads.slice(redelivered.length)).toEqual(sent.slice(5));
+      expect(redelivered).toEqual(sent.slice(5 - redelivered.length, 5));
+    } finally {
+      await resumed.endAsync();
+    }
+  });
+
+  testWithPrograms(["redis-server"], "a client id connecting to B takes its session over from A", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const options = { clientId: "handheld-3", clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } };
+    const onA = await mqtt.connectAsync(a.url, options);
+    await onA.subscribeAsync("jobs", { qos: 1 });
+    const takenOver = new Promise<void>((resolve) => onA.once("close", () => resolve()));
+    const onB = mqtt.connect(b.url, options);
+    try {
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => onB.once("connect", resolve));
+      expect(connack.sessionPresent).toBe(true);
+      // A closes its copy of the client (aedes across nodes closes the socket; no DISCONNECT 0x8E).
+      await takenOver;
+      await a.proc.waitFor(/Client handheld-3 disconnected/);
+      const message = collect(onB, 1);
+      const publisher = await mqtt.connectAsync(a.url, { protocolVersion: 5 });
+      await publisher.publishAsync("jobs", "job-1", { qos: 1 });
+      await publisher.endAsync();
+      expect((await message).map((m) => m.payload)).toEqual(["job-1"]);
+    } finally {
+      onA.end(true);
+      await onB.endAsync();
+    }
+  });
+
+  testWithPrograms(["redis-server"], "Redis stopped: nodes refuse clients and say so; started again: traffic flows", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const echo = pingpong("echo", "--port", String(b.port));
+    await echo.waitFor(/Subscribed to \/ping/);
+
+    await redis.stop();
+    for (const node of [a, b]) await node.proc.waitFor(/warning: Lost Redis at 127\.0\.0\.1:\d+\/0 .*refusing clients until it is back\./);
+    // Connected clients are told at once (MQTT 5 DISCONNECT 0x89, server busy), not left hanging.
+    expect(await echo.waitExit(10_000)).toBe(3);
+    expect(echo.output()).toContain("reason 0x89");
+    // A new client is not accepted while Redis is away.
+    const refused = pingpong("ping", "--port", String(a.port), "--count", "1", "--connect-timeout", "1s");
+    expect(await refused.waitExit(10_000)).toBe(3);
+
+    await redis.start();
+    for (const node of [a, b]) await node.proc.waitFor(/Redis at 127\.0\.0\.1:\d+\/0 is back; accepting clients\./, 15_000);
+    const echoAgain = pingpong("echo", "--port", String(b.port));
+    await echoAgain.waitFor(/Subscribed to \/ping/);
+    const ping = pingpong("ping", "--port", String(a.port), "--count", "3", "--interval", "100ms");
+    expect(await ping.waitExit(20_000)).toBe(0);
+    expect(ping.output()).toMatch(SUMMARY);
+    expect(ping.output()).toContain("3 probes transmitted, 3 received");
+    // Both brokers lived through it.
+    expect(a.proc.exitCode).toBeNull();
+    expect(b.proc.exitCode).toBeNull();
+  });
+
+  test("Redis unreachable at start: one line and exit status 5", async () => {
+    const redisPort = await freePort();
+    const port = await freePort();
+    const broker = pingpong("broker", "--port", String(port), "--cluster", `redis://127.0.0.1:${redisPort}`, "--redis-timeout", "300ms");
+    expect(await broker.waitExit(10_000)).toBe(5);
+    expect(broker.lines.filter((line) => line.trim() !== "")).toEqual([
+      `error: cannot reach Redis at 127.0.0.1:${redisPort}/0: connect ECONNREFUSED 127.0.0.1:${redisPort}`,
+    ]);
+  });
+
+  test("a --cluster value that is not a redis:// URL is a usage error", async () => {
+    const broker = pingpong("broker", "--port", "0", "--cluster", "http://127.0.0.1:6379");
+    expect(await broker.waitExit()).toBe(2);
+    expect(broker.output()).toContain('--cluster: unsupported scheme "http:" (use redis:// or rediss://)');
+  });
+});
