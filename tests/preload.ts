@@ -1,4 +1,6 @@
 // Builds ./mqtt-pingpong once per test run when any source is newer than the binary.
+import { afterEach } from "bun:test";
+import { stopStartedProcesses } from "./e2e/harness";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -22,3 +24,7 @@ if (stale) {
   const build = Bun.spawnSync([process.execPath, "scripts/build-binary.ts"], { cwd: root, stdout: "inherit", stderr: "inherit" });
   if (build.exitCode !== 0) throw new Error("building ./mqtt-pingpong failed");
 }
+
+// Every test stops the processes it started (see stopStartedProcesses); a hook in the preload applies
+// to every test file.
+afterEach(stopStartedProcesses);

@@ -1,5 +1,6 @@
 // Redis and cluster nodes for the cluster tests: a real redis-server on a free loopback port, and
 // brokers of the compiled binary joined to it.
+import { connect, createServer } from "node:net";
 import { freePort, pingpong, Proc } from "./harness";
 
 export interface RedisServer {
@@ -46,4 +47,38 @@ export async function startNode(redisUrl: string, name: string, ...extra: string
   const proc = pingpong("broker", "--port", String(port), "--cluster", redisUrl, "--node-name", name, ...extra);
   await proc.waitFor(/Broker listening on/, 15_000);
   return { proc, port, url: `mqtt://127.0.0.1:${port}` };
+}
+
+/** `count` consecutive ports, free a moment ago on 127.0.0.1 and ::1, for `cluster --base-port`. */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = await freePort();
+    if (base + count > 65536) continue;
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isFree(base + i + 1)));
+    if (rest.every(Boolean)) return base;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return Promise.all(
+    ["127.0.0.1", "::1"].map(
+      (host) =>
+        new Promise<boolean>((resolve) => {
+          const server = createServer();
+          server.once("error", (error: NodeJS.ErrnoException) => resolve(host === "::1" && error.code !== "EADDRINUSE"));
+          server.listen({ host, port }, () => server.close(() => resolve(true)));
+        }),
+    ),
+  ).then((free) => free.every(Boolean));
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }

@@ -1,5 +1,5 @@
 // Runs the compiled binary and third-party peers as real processes, and waits on their output.
-import { afterEach, test } from "bun:test";
+import { test } from "bun:test";
 import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,12 +127,16 @@ export class Proc {
 
 const running = new Set<Proc>();
 
-// Every test stops what it started, even when it fails half-way.
-afterEach(async () => {
+/**
+ * Kills whatever the finished test started, even when it failed half-way. tests/preload.ts runs it
+ * after every test: an afterEach here would only apply to the first test file that imports this
+ * module (bun evaluates it once), and the others' processes would outlive the run.
+ */
+export async function stopStartedProcesses(): Promise<void> {
   const procs = [...running];
   for (const proc of procs) proc.kill("SIGKILL");
   await Promise.all(procs.map((proc) => proc.exited));
-});
+}
 
 export function pingpong(...args: string[]): Proc {
   return new Proc([BINARY, ...args]);
