@@ -10,10 +10,13 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) =>
 
 /**
  * citty accepts any flag silently; a typo such as `--intervall 1s` must instead stop with exit 2.
- * Returns nothing; throws UsageError naming the first unknown or incomplete flag.
+ * Returns the keys of the flags given (so a config file can fill in the others); throws UsageError
+ * naming the first unknown or incomplete flag.
  */
-export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDefinition>): void {
-  scanFlags(rawArgs, definitions, () => {});
+export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDefinition>): Set<string> {
+  const given = new Set<string>();
+  scanFlags(rawArgs, definitions, (key) => given.add(key));
+  return given;
 }
 
 /**
