@@ -2,9 +2,9 @@ import { defineCommand } from "citty";
 import { startEcho } from "../clients/echo";
 import { ExitCode } from "../core/exit-codes";
 import { log, setLogLevel } from "../log";
-import { connectionArgs, toConnectionOptions } from "./client-args";
+import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
 import { onShutdownSignal, qosFlag, topicFlag } from "./common-args";
-import { exitOnConnectionError } from "./client-run";
+import { exitOnConnectionError, logFailover } from "./client-run";
 
 export const echoArgs = {
   ...connectionArgs,
@@ -17,16 +17,17 @@ export const echoArgs = {
 export default defineCommand({
   meta: { name: "echo", description: "Subscribe to /ping and republish every payload unchanged to /pong" },
   args: echoArgs,
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     setLogLevel({ verbose: args.verbose || args.debug });
     const options = {
-      connection: toConnectionOptions(args, "echo"),
+      connection: toConnectionOptions(withEveryUrl(args, rawArgs), "echo"),
       pingTopic: topicFlag("ping-topic", String(args["ping-topic"])),
       pongTopic: topicFlag("pong-topic", String(args["pong-topic"])),
       qos: qosFlag(String(args.qos)),
       logMessages: !args.quiet,
     };
     const echo = await exitOnConnectionError(() => startEcho(options));
+    logFailover(echo.connection);
     echo.connection.onLost((reason) => {
       log.error(reason);
       process.exit(ExitCode.connection);
