@@ -3,6 +3,8 @@ export const ExitCode = {
   ok: 0,
   /** ping: at least one probe got no echo within --timeout. */
   probesLost: 1,
+  /** bench: messages lost at QoS 1 or 2 (a broker fault). */
+  messagesLost: 1,
   /** A bad flag, value, file or URL. */
   usage: 2,
   /** A client could not connect before --connect-timeout, or lost its connection. */

@@ -1,0 +1,368 @@
+// `npm run bench`: our compiled broker side by side with Debian's mosquitto, and a raw TCP echo
+// server as the latency floor, in interleaved rounds (A B, B A, ...); medians go to bench/results.*.
+//   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR]
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, release, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { renderChart } from "../src/bench/chart";
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    protocol: { type: "string", default: "5" },
+    out: { type: "string" },
+    connections: { type: "string" },
+  },
+});
+
+const root = resolve(import.meta.dir, "..");
+const binary = join(root, "mqtt-pingpong");
+const outDir = resolve(flags.out ?? join(root, "bench"));
+const quick = flags.quick;
+const rounds = Number(flags.rounds ?? (quick ? 1 : 5));
+const durationS = quick ? 1 : 5;
+const warmupS = quick ? 0.5 : 1;
+const idleConnections = Number(flags.connections ?? (quick ? 1000 : 10_000));
+const coldStartSamples = quick ? 2 : 3;
+
+// Pin the broker to the first core and the generator to the last, so they do not share one.
+const cores = cpus().length;
+const pinned = cores >= 2 && Bun.which("taskset") !== null;
+const BROKER_CPU = "0";
+const GENERATOR_CPU = String(cores - 1);
+
+function command(cpu: string, argv: string[]): string[] {
+  // Raise the open-file limit to the hard limit: 10,000 connections need 10,000 descriptors.
+  const pin = pinned ? ["taskset", "-c", cpu] : [];
+  return ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...pin, ...argv];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: 0 }, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(socket) {
+          socket.end();
+          done(true);
+        },
+        connectError: () => done(false),
+        data() {},
+      },
+    }).catch(() => done(false));
+  });
+}
+
+/** Polls until something accepts on the port; returns the ms it took. */
+async function waitForPort(port: number, startedAt: number, timeoutMs = 10_000): Promise<number> {
+  for (;;) {
+    if (await canConnect(port)) return performance.now() - startedAt;
+    if (performance.now() - startedAt > timeoutMs) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await Bun.sleep(1);
+  }
+}
+
+interface Server {
+  name: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+type Target = "ours" | "mosquitto" | "floor";
+
+function mosquittoConfig(port: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"));
+  const path = join(dir, "mosquitto.conf");
+  // Its defaults apart from TCP_NODELAY (as our broker sets it) and no persistence (ours keeps none).
+  writeFileSync(path, `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nmax_queued_messages 100000\n`);
+  return path;
+}
+
+function argvOf(target: Target, port: number): string[] {
+  switch (target) {
+    case "ours":
+      return [binary, "broker", "--host", "127.0.0.1", "--port", String(port)];
+    case "mosquitto":
+      return ["mosquitto", "-c", mosquittoConfig(port)];
+    case "floor":
+      return [process.execPath, join(root, "src/bench/echo-floor.ts"), String(port)];
+  }
+}
+
+async function startServer(target: Target, pin = true): Promise<Server & { readyMs: number }> {
+  const port = await freePort();
+  const argv = argvOf(target, port);
+  const startedAt = performance.now();
+  const proc = Bun.spawn(pin ? command(BROKER_CPU, argv) : argv, { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+  const readyMs = await waitForPort(port, startedAt);
+  return {
+    name: target,
+    port,
+    pid: proc.pid,
+    readyMs,
+    async stop() {
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      await proc.exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** utime + stime of a process in ms, from /proc. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runBench(server: Server, argv: string[]): Promise<Record<string, any>> {
+  const before = cpuMs(server.pid);
+  const startedAt = performance.now();
+  const proc = Bun.spawn(command(GENERATOR_CPU, [binary, "bench", ...argv, "--url", `mqtt://127.0.0.1:${server.port}`, "--protocol", flags.protocol!, "--json"]), {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const wallMs = performance.now() - startedAt;
+  const line = stdout.trim().split("\n").pop() ?? "";
+  if (!line.startsWith("{")) throw new Error(`bench ${argv.join(" ")} against ${server.name} exited ${code}: ${stderr.trim()}`);
+  const result = JSON.parse(line);
+  result.exitCode = code;
+  result.brokerCpuPercent = ((cpuMs(server.pid) - before) / wallMs) * 100;
+  return result;
+}
+
+interface Scenario {
+  id: string;
+  argv: string[];
+  targets: Target[];
+}
+
+const timing = ["--duration", `${durationS}s`, "--warmup", `${warmupS}s`];
+const scenarios: Scenario[] = [
+  { id: "rtt-q0", argv: ["latency", "--qos", "0", ...timing], targets: ["ours", "mosquitto", "floor"] },
+  { id: "rtt-q1", argv: ["latency", "--qos", "1", ...timing], targets: ["ours", "mosquitto", "floor"] },
+  { id: "pubsub-q0", argv: ["pubsub", "--qos", "0", "--size", "16", ...timing], targets: ["ours", "mosquitto"] },
+  { id: "pubsub-q1", argv: ["pubsub", "--qos", "1", "--size", "16", ...timing], targets: ["ours", "mosquitto"] },
+  { id: "fan-in", argv: ["pubsub", "--qos", "0", "--publishers", "10", "--subscribers", "1", ...timing], targets: ["ours", "mosquitto"] },
+  { id: "fan-out", argv: ["pubsub", "--qos", "0", "--publishers", "1", "--subscribers", "10", ...timing], targets: ["ours", "mosquitto"] },
+];
+
+const results: Record<string, Record<string, Record<string, any>[]>> = {};
+const keep = (id: string, target: string, result: Record<string, any>) => {
+  ((results[id] ??= {})[target] ??= []).push(result);
+};
+
+const loadBefore = readFileSync("/proc/loadavg", "utf8").trim();
+const started = new Date();
+const say = (text: string) => process.stderr.write(`${text}\n`);
+
+const build = spawnSync(process.execPath, ["scripts/build-binary.ts"], { cwd: root, stdio: "inherit" });
+if (build.status !== 0) throw new Error("build failed");
+if (!Bun.which("mosquitto")) throw new Error("mosquitto is not installed (apt-get install mosquitto)");
+
+const servers: Record<Target, Server> = {
+  ours: await startServer("ours"),
+  mosquitto: await startServer("mosquitto"),
+  floor: await startServer("floor"),
+};
+const stopAll = () => Promise.all(Object.values(servers).map((server) => server.stop()));
+process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+
+say(`${rounds} round(s), ${durationS} s per run after ${warmupS} s warm-up, MQTT ${flags.protocol}; broker on CPU ${pinned ? BROKER_CPU : "any"}, generator on CPU ${pinned ? GENERATOR_CPU : "any"}`);
+try {
+  for (let round = 0; round < rounds; round++) {
+    // A B in even rounds, B A in odd ones, so a drift in the machine's load hits both alike.
+    const order = <T>(items: T[]) => (round % 2 === 0 ? items : [...items].reverse());
+    for (const scenario of scenarios) {
+      for (const target of order(scenario.targets)) {
+        const result = await runBench(servers[target], scenario.argv);
+        keep(scenario.id, target, result);
+        const summary =
+          scenario.argv[0] === "latency"
+            ? `p50 ${(result.latency.p50Us / 1000).toFixed(3)} ms, p99 ${(result.latency.p99Us / 1000).toFixed(3)} ms`
+            : `${Math.round(result.messagesPerSec)} msg/s, broker CPU ${result.brokerCpuPercent.toFixed(0)}%, generator CPU ${result.generatorCpu.percentOfCore.toFixed(0)}%, lost ${result.lost}`;
+        say(`round ${round + 1}/${rounds} ${scenario.id} ${target}: ${summary}`);
+      }
+    }
+    // Idle connections and cold start: a fresh broker each time, so its memory starts from zero.
+    for (const target of order(["ours", "mosquitto"] as Target[])) {
+      const server = await startServer(target);
+      try {
+        const result = await runBench(server, ["conn", "--connections", String(idleConnections), "--duration", "1s", "--broker-pid", String(server.pid)]);
+        keep("conn", target, result);
+        say(`round ${round + 1}/${rounds} conn ${target}: ${Math.round(result.connectsPerSec)} conn/s, ${result.broker?.perConnectionKiB.toFixed(2)} KiB each, failed ${result.failed}`);
+      } finally {
+        await server.stop();
+      }
+      for (let i = 0; i < coldStartSamples; i++) {
+        const cold = await startServer(target, false);
+        await cold.stop();
+        keep("cold-start", target, { readyMs: cold.readyMs });
+      }
+    }
+  }
+} finally {
+  await stopAll();
+}
+
+// ---- medians, table, files ----
+const median = (values: number[]) => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const med = (id: string, target: string, pick: (r: Record<string, any>) => number) => median((results[id]?.[target] ?? []).map(pick));
+
+interface Row {
+  metric: string;
+  unit: string;
+  ours: number;
+  mosquitto: number;
+  floor?: number;
+  /** "lower" or "higher" is better. */
+  better: "lower" | "higher";
+  /** ours/mosquitto must be within this (ratio targets), or ours itself (absolute targets). */
+  target?: { ratio?: number; absolute?: number };
+}
+const ms = (us: number) => us / 1000;
+const rows: Row[] = [];
+for (const [id, label] of [["rtt-q0", "RTT QoS 0"], ["rtt-q1", "RTT QoS 1"]] as const) {
+  for (const [p, ratio] of [["p50", 1.1], ["p99", 1.5]] as const) {
+    const pick = (r: Record<string, any>) => ms(r.latency[`${p}Us`]);
+    rows.push({ metric: `${label} ${p}`, unit: "ms", ours: med(id, "ours", pick), mosquitto: med(id, "mosquitto", pick), floor: med(id, "floor", pick), better: "lower", target: { ratio } });
+  }
+}
+const rate = (r: Record<string, any>) => r.messagesPerSec;
+rows.push({ metric: "1→1 QoS 0, 16 B", unit: "msg/s", ours: med("pubsub-q0", "ours", rate), mosquitto: med("pubsub-q0", "mosquitto", rate), better: "higher", target: { ratio: 0.9 } });
+rows.push({ metric: "1→1 QoS 1, 16 B", unit: "msg/s", ours: med("pubsub-q1", "ours", rate), mosquitto: med("pubsub-q1", "mosquitto", rate), better: "higher", target: { ratio: 0.8 } });
+rows.push({ metric: "fan-in 10→1 QoS 0", unit: "msg/s", ours: med("fan-in", "ours", rate), mosquitto: med("fan-in", "mosquitto", rate), better: "higher" });
+rows.push({ metric: "fan-out 1→10 QoS 0 (delivered)", unit: "msg/s", ours: med("fan-out", "ours", rate), mosquitto: med("fan-out", "mosquitto", rate), better: "higher" });
+const n = idleConnections.toLocaleString("en-US");
+rows.push({ metric: `${n} idle connections: connect all`, unit: "ms", ours: med("conn", "ours", (r) => r.elapsedMs), mosquitto: med("conn", "mosquitto", (r) => r.elapsedMs), better: "lower" });
+rows.push({ metric: `${n} idle connections: accept rate`, unit: "conn/s", ours: med("conn", "ours", (r) => r.connectsPerSec), mosquitto: med("conn", "mosquitto", (r) => r.connectsPerSec), better: "higher", target: { absolute: 10_000 } });
+rows.push({ metric: "broker RSS per idle connection", unit: "KiB", ours: med("conn", "ours", (r) => r.broker?.perConnectionKiB), mosquitto: med("conn", "mosquitto", (r) => r.broker?.perConnectionKiB), better: "lower", target: { absolute: 8 } });
+rows.push({ metric: "cold start to listening", unit: "ms", ours: med("cold-start", "ours", (r) => r.readyMs), mosquitto: med("cold-start", "mosquitto", (r) => r.readyMs), better: "lower", target: { absolute: 50 } });
+
+const fmt = (value: number | undefined, unit: string) => {
+  if (value === undefined || !Number.isFinite(value)) return "–";
+  if (unit === "ms" && value < 100) return value.toFixed(3);
+  if (unit === "KiB") return value.toFixed(2);
+  return Math.round(value).toLocaleString("en-US");
+};
+const targetText = (row: Row) => {
+  if (!row.target) return "";
+  const sign = row.better === "lower" ? "≤" : "≥";
+  return row.target.ratio !== undefined ? `${sign} ${row.target.ratio}×` : `${sign} ${row.target.absolute!.toLocaleString("en-US")} ${row.unit}`;
+};
+const met = (row: Row) => {
+  if (!row.target) return "";
+  const value = row.target.ratio !== undefined ? row.ours / row.mosquitto : row.ours;
+  const limit = row.target.ratio ?? row.target.absolute!;
+  return (row.better === "lower" ? value <= limit : value >= limit) ? "yes" : "no";
+};
+
+const loadAfter = readFileSync("/proc/loadavg", "utf8").trim();
+const version = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" }).stdout.trim();
+const mosquittoVersion = /mosquitto version (\S+)/.exec(spawnSync("mosquitto", ["-h"], { encoding: "utf8" }).stdout)?.[1] ?? "unknown";
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores,
+  kernel: release(),
+  bun: Bun.version,
+  mosquitto: mosquittoVersion,
+  ourVersion: version([binary, "--version"]),
+  pinned: pinned ? `broker on CPU ${BROKER_CPU}, generator on CPU ${GENERATOR_CPU} (taskset)` : "not pinned",
+  loadBefore,
+  loadAfter,
+};
+const date = started.toISOString().replace(/\.\d+Z$/, "Z");
+
+const tableLines = [
+  "| metric | ours | mosquitto | ratio (ours/mosquitto) | target | met | floor (TCP echo) |",
+  "|---|---:|---:|---:|---|---|---:|",
+  ...rows.map((row) =>
+    `| ${row.metric} (${row.unit}) | ${fmt(row.ours, row.unit)} | ${fmt(row.mosquitto, row.unit)} | ${Number.isFinite(row.ours / row.mosquitto) ? (row.ours / row.mosquitto).toFixed(2) + "×" : "–"} | ${targetText(row)} | ${met(row)} | ${row.floor === undefined ? "" : fmt(row.floor, row.unit)} |`,
+  ),
+];
+const saturation = ["pubsub-q0", "pubsub-q1", "fan-in", "fan-out"].map((id) => {
+  const cpu = (target: string, pick: (r: Record<string, any>) => number) => med(id, target, pick).toFixed(0);
+  return `| ${id} | ${cpu("ours", (r) => r.brokerCpuPercent)}% | ${cpu("ours", (r) => r.generatorCpu.percentOfCore)}% | ${cpu("mosquitto", (r) => r.brokerCpuPercent)}% | ${cpu("mosquitto", (r) => r.generatorCpu.percentOfCore)}% | ${med(id, "ours", (r) => r.lost)} / ${med(id, "mosquitto", (r) => r.lost)} |`;
+});
+const markdown = [
+  `# Benchmark: mqtt-pingpong broker vs mosquitto`,
+  "",
+  `${date} · ${machine.cpu}, ${cores} cores, Linux ${machine.kernel} · Bun ${machine.bun} · mosquitto ${machine.mosquitto} · mqtt-pingpong ${machine.ourVersion}`,
+  "",
+  `${rounds} interleaved round(s), medians; ${durationS} s per run after ${warmupS} s warm-up; MQTT ${flags.protocol}; ${machine.pinned}. ` +
+    `Load average before: ${loadBefore.split(" ").slice(0, 3).join(" ")}, after: ${loadAfter.split(" ").slice(0, 3).join(" ")}.`,
+  "Command: `npm run bench" + (quick ? " -- --quick" : "") + "`. Generator: `mqtt-pingpong bench` (closed loop, inflight 1 for RTT and 100 for throughput).",
+  "",
+  ...tableLines,
+  "",
+  "RTT: one connection subscribed to its own topic publishes and times the message's return (client → broker → client); the floor is the same client against a raw TCP echo server.",
+  "",
+  "Who was the limit (median CPU over each run, 100% = one core busy; lost messages ours / mosquitto):",
+  "",
+  "| scenario | ours: broker | ours: generator | mosquitto: broker | mosquitto: generator | lost |",
+  "|---|---:|---:|---:|---:|---|",
+  ...saturation,
+  "",
+  "![latency and throughput](results.svg)",
+  "",
+];
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, "results.md"), markdown.join("\n"));
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ date, machine, rounds, durationS, warmupS, protocol: flags.protocol, idleConnections, rows, results }, null, 2) + "\n");
+const pick = (id: string, p: string) => ["ours", "mosquitto", "floor"].map((t) => med(id, t, (r) => ms(r.latency[`${p}Us`])));
+writeFileSync(
+  join(outDir, "results.svg"),
+  renderChart(
+    ["mqtt-pingpong", "mosquitto", "TCP echo floor"],
+    [
+      {
+        title: "Round-trip latency, lower is better",
+        unit: "ms",
+        groups: ["p50", "p90", "p99"].flatMap((p) => [
+          { label: `QoS 0 ${p}`, values: pick("rtt-q0", p) },
+          { label: `QoS 1 ${p}`, values: pick("rtt-q1", p) },
+        ]),
+      },
+      {
+        title: "Throughput, higher is better",
+        unit: "msg/s",
+        groups: [
+          ["pubsub-q0", "1→1 QoS 0"],
+          ["pubsub-q1", "1→1 QoS 1"],
+          ["fan-in", "fan-in 10→1"],
+          ["fan-out", "fan-out 1→10"],
+        ].map(([id, label]) => ({ label: label!, values: [med(id!, "ours", rate), med(id!, "mosquitto", rate), NaN] })),
+      },
+    ],
+    `mqtt-pingpong vs mosquitto ${machine.mosquitto}, ${date}, ${cores} cores (${rounds} rounds, medians)`,
+  ),
+);
+console.log(markdown.slice(0, 8 + tableLines.length).join("\n"));
+say(`wrote ${join(outDir, "results.md")}, results.json, results.svg`);

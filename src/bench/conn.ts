@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { LatencyHistogram } from "../core/histogram";
+import { BenchClient } from "./client";
+import { summarizeLatency, type BenchTarget, type CpuSummary, type LatencySummary, type Progress } from "./meter";
+import { nowUs } from "./stamp";
+
+export interface ConnOptions {
+  target: BenchTarget;
+  connections: number;
+  /** Connects under way at once. */
+  concurrency: number;
+  /** How long to hold the connections open before measuring the broker and closing them. */
+  holdMs: number;
+  /** The broker's process id, when it runs on this machine: its RSS is read before and after. */
+  brokerPid?: number;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface ConnResult {
+  connected: number;
+  failed: number;
+  /** The first failure, to say why. */
+  firstError?: string;
+  /** From the first connect to the last CONNACK, ms. */
+  elapsedMs: number;
+  connectsPerSec: number;
+  /** Each connection's time from connect() to CONNACK. */
+  connectLatency: LatencySummary;
+  broker?: { rssBeforeKiB: number; rssAfterKiB: number; perConnectionKiB: number };
+  /** Connections the broker dropped while they were held. */
+  droppedWhileHeld: number;
+  generatorCpu: CpuSummary;
+}
+
+/** Reads VmRSS of a process from /proc (Linux); undefined where there is none. */
+export function rssKiB(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens N connections (CONNECT, CONNACK), holds them, then closes them all. */
+export async function runConn(options: ConnOptions): Promise<ConnResult> {
+  const { target, connections } = options;
+  const histogram = new LatencyHistogram();
+  const clients: BenchClient[] = [];
+  let failed = 0;
+  let dropped = 0;
+  let firstError: string | undefined;
+  const rssBefore = options.brokerPid === undefined ? undefined : rssKiB(options.brokerPid);
+  const cpuAtStart = process.cpuUsage();
+  const started = nowUs();
+  let next = 0;
+  let lastReport = started;
+  let lastCount = 0;
+
+  const worker = async () => {
+    while (next < connections) {
+      const index = next++;
+      const attemptAt = nowUs();
+      try {
+        const client = await BenchClient.connect({
+          hostname: target.hostname,
+          port: target.port,
+          tls: target.tls,
+          clientId: `${target.clientIdPrefix}-conn${index}`,
+          username: target.username,
+          password: target.password,
+          keepaliveSec: target.keepaliveSec,
+          protocolVersion: target.protocolVersion,
+          timeoutMs: target.connectTimeoutMs,
+        });
+        histogram.recordUs(nowUs() - attemptAt);
+        client.events.lost = () => dropped++;
+        clients.push(client);
+      } catch (error) {
+        failed++;
+        firstError ??= (error as Error).message;
+      }
+      const now = nowUs();
+      if (options.onProgress && now - lastReport >= 1e6) {
+        options.onProgress({
+          second: Math.floor((now - started) / 1e6),
+          messagesPerSec: ((clients.length - lastCount) * 1e6) / (now - lastReport),
+          p50Us: histogram.percentileUs(0.5),
+          p99Us: histogram.percentileUs(0.99),
+          lost: failed,
+        });
+        lastReport = now;
+        lastCount = clients.length;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, connections) }, worker));
+  const elapsedMs = (nowUs() - started) / 1000;
+  const used = process.cpuUsage(cpuAtStart);
+
+  try {
+    await Bun.sleep(options.holdMs);
+    const rssAfter = options.brokerPid === undefined ? undefined : rssKiB(options.brokerPid);
+    return {
+      connected: clients.length,
+      failed,
+      firstError,
+      elapsedMs,
+      connectsPerSec: (clients.length * 1000) / elapsedMs,
+      connectLatency: summarizeLatency(histogram),
+      broker:
+        rssBefore !== undefined && rssAfter !== undefined && clients.length > 0
+          ? { rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, perConnectionKiB: (rssAfter - rssBefore) / clients.length }
+          : undefined,
+      droppedWhileHeld: dropped,
+      generatorCpu: {
+        userMs: used.user / 1000,
+        systemMs: used.system / 1000,
+        percentOfCore: ((used.user + used.system) / 1000 / elapsedMs) * 100,
+      },
+    };
+  } finally {
+    for (const client of clients) client.terminate();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * MQTT framing for the load generator, without allocation on the message path: finds where each
+ * packet starts and ends in a chunk and reads a PUBLISH's fields in place. Everything else (CONNACK,
+ * SUBACK, ...) is rare and goes to mqtt-packet's parser.
+ */
+
+export const PacketType = {
+  connect: 1,
+  connack: 2,
+  publish: 3,
+  puback: 4,
+  pubrec: 5,
+  pubrel: 6,
+  pubcomp: 7,
+  subscribe: 8,
+  suback: 9,
+  pingreq: 12,
+  pingresp: 13,
+  disconnect: 14,
+} as const;
+
+/** Where one packet lies in a buffer: [start, end), its body from bodyStart. */
+export interface Frame {
+  type: number;
+  flags: number;
+  start: number;
+  bodyStart: number;
+  end: number;
+}
+
+/**
+ * Reads the frame at `offset` into `frame` (reused, so no allocation). Returns false when the
+ * buffer holds only part of it. Throws on a malformed remaining length.
+ */
+export function readFrame(buf: Uint8Array, offset: number, frame: Frame): boolean {
+  const length = buf.length;
+  if (offset + 2 > length) return false;
+  const first = buf[offset]!;
+  let remaining = 0;
+  let multiplier = 1;
+  let pos = offset + 1;
+  for (let i = 0; ; i++) {
+    if (i === 4) throw new Error("malformed remaining length");
+    if (pos >= length) return false;
+    const byte = buf[pos++]!;
+    remaining += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) break;
+    multiplier *= 128;
+  }
+  if (pos + remaining > length) return false;
+  frame.type = first >> 4;
+  frame.flags = first & 0x0f;
+  frame.start = offset;
+  frame.bodyStart = pos;
+  frame.end = pos + remaining;
+  return true;
+}
+
+/** A PUBLISH read in place: the payload is buf[payloadStart, frame.end). */
+export interface PublishView {
+  qos: number;
+  messageId: number;
+  topicStart: number;
+  topicEnd: number;
+  payloadStart: number;
+}
+
+export function readPublish(buf: Uint8Array, frame: Frame, protocolVersion: 4 | 5, view: PublishView): void {
+  const qos = (frame.flags >> 1) & 3;
+  let pos = frame.bodyStart;
+  const topicLength = (buf[pos]! << 8) | buf[pos + 1]!;
+  view.topicStart = pos + 2;
+  view.topicEnd = pos = pos + 2 + topicLength;
+  view.qos = qos;
+  view.messageId = 0;
+  if (qos > 0) {
+    view.messageId = (buf[pos]! << 8) | buf[pos + 1]!;
+    pos += 2;
+  }
+  view.payloadStart = protocolVersion === 5 ? skipProperties(buf, pos) : pos;
+}
+
+/** MQTT 5 properties: a variable byte integer length, then that many bytes. Returns the offset after them. */
+export function skipProperties(buf: Uint8Array, pos: number): number {
+  let propertiesLength = 0;
+  let multiplier = 1;
+  for (let i = 0; i < 4; i++) {
+    const byte = buf[pos++] ?? 0;
+    propertiesLength += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) break;
+    multiplier *= 128;
+  }
+  return pos + propertiesLength;
+}
+
+/** PUBACK, PUBREC, PUBREL or PUBCOMP for a message id: 4 bytes, written into `out` at `offset`. */
+export function writeAck(out: Uint8Array, offset: number, type: number, messageId: number): number {
+  // PUBREL carries the reserved flags 0b0010.
+  out[offset] = (type << 4) | (type === PacketType.pubrel ? 2 : 0);
+  out[offset + 1] = 2;
+  out[offset + 2] = messageId >> 8;
+  out[offset + 3] = messageId & 0xff;
+  return offset + 4;
+}
+
+/** The message id at a PUBACK/PUBREC/PUBREL/PUBCOMP body. */
+export function ackMessageId(buf: Uint8Array, frame: Frame): number {
+  return (buf[frame.bodyStart]! << 8) | buf[frame.bodyStart + 1]!;
+}
