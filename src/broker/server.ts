@@ -1,6 +1,7 @@
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import { Aedes, type AedesOptions, type Client } from "aedes";
-import { formatHostPort, listenAddresses } from "../core/address";
+import { bindAll, ListenError, listenNet, type Listener } from "./listeners/bind";
 import { describePayload } from "../core/payload";
 import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
@@ -13,7 +14,17 @@ export interface BrokerOptions {
   limits?: ProtocolLimits;
   /** Extra aedes options (limits, hooks); the broker role owns the listeners. */
   aedes?: AedesOptions;
+  /** Listeners beside plain TCP (TLS, WebSocket, HTTP); each hands its MQTT connections to `accept`. */
+  listeners?: ListenerStarter[];
+  /** Sees every MQTT connection before aedes does (metrics count its bytes). */
+  onConnection?: (stream: Duplex) => void;
+  /** Started once aedes exists, before any listener ($SYS, metrics); stopped first on close. */
+  services?: Array<(aedes: Aedes) => { close(): void | Promise<void> }>;
 }
+
+/** Hands a new MQTT connection (a socket, or a WebSocket wrapped as a Duplex) to the broker. */
+export type Accept = (stream: Duplex) => void;
+export type ListenerStarter = (accept: Accept) => Promise<Listener>;
 
 export interface BrokerHandle {
   readonly aedes: Aedes;
@@ -24,68 +35,37 @@ export interface BrokerHandle {
   close(): Promise<void>;
 }
 
-/** A listener could not bind: the command turns this into one line and exit status 4. */
-export class ListenError extends Error {
-  constructor(
-    readonly address: string,
-    readonly code: string,
-  ) {
-    super(`cannot listen on ${address}: ${describeListenCode(code)}`);
-  }
-}
-
-function describeListenCode(code: string): string {
-  switch (code) {
-    case "EADDRINUSE":
-      return "address already in use";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EADDRNOTAVAIL":
-      return "address not available on this machine";
-    default:
-      return code;
-  }
-}
-
-/** Address families this machine may simply lack (no IPv6): skipped when the user said "localhost". */
-const MISSING_FAMILY_CODES = new Set(["EADDRNOTAVAIL", "EAFNOSUPPORT", "EPROTONOSUPPORT"]);
+export { ListenError };
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
   const aedes = await Aedes.createBroker({ ...protocolOptions(options.limits), ...options.aedes });
   attachLogging(aedes);
   logLimitEvents(aedes);
+  const services = (options.services ?? []).map((start) => start(aedes));
 
-  const servers: net.Server[] = [];
-  const addresses: string[] = [];
-  const sockets = new Set<net.Socket>();
-  let port = options.port;
+  const streams = new Set<Duplex>();
+  const accept: Accept = (stream) => {
+    streams.add(stream);
+    stream.once("close", () => streams.delete(stream));
+    options.onConnection?.(stream);
+    guardProtocol(aedes.handle(stream));
+  };
+  const listeners: Listener[] = [];
   try {
-    const hosts = listenAddresses(options.host);
-    for (const [index, host] of hosts.entries()) {
-      const optional = options.host === "localhost" && index > 0;
-      const server = net.createServer({ noDelay: true }, (socket) => {
-        // Nagle would hold small MQTT packets back ~40 ms; every round trip pays for it.
-        socket.setNoDelay(true);
-        sockets.add(socket);
-        socket.once("close", () => sockets.delete(socket));
-        guardProtocol(aedes.handle(socket));
-      });
-      try {
-        port = await listen(server, host, port);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? "unknown error";
-        if (optional && MISSING_FAMILY_CODES.has(code)) {
-          log.debug(`not listening on ${formatHostPort(host, port)}: ${code}`);
-          continue;
-        }
-        throw new ListenError(formatHostPort(host, port), code);
-      }
-      servers.push(server);
-      addresses.push(formatHostPort(host, port));
-    }
+    listeners.push(
+      await bindAll(options.host, options.port, (host, port) => {
+        const server = net.createServer({ noDelay: true }, (socket) => {
+          // Nagle would hold small MQTT packets back ~40 ms; every round trip pays for it.
+          socket.setNoDelay(true);
+          accept(socket);
+        });
+        return listenNet(server, host, port);
+      }),
+    );
+    for (const start of options.listeners ?? []) listeners.push(await start(accept));
   } catch (error) {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(listeners.map((listener) => listener.close()));
+    await Promise.all(services.map((service) => service.close()));
     await new Promise((resolve) => aedes.close(() => resolve(undefined)));
     throw error;
   }
@@ -93,24 +73,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const stopped = Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await Promise.all(services.map((service) => service.close()));
+      const stopped = Promise.all(listeners.map((listener) => listener.close()));
       await new Promise((resolve) => aedes.close(() => resolve(undefined)));
-      // Sockets that never sent CONNECT are not aedes clients yet; close them too.
-      for (const socket of sockets) socket.destroy();
+      // Connections that never sent CONNECT are not aedes clients yet; close them too.
+      for (const stream of streams) stream.destroy();
       await stopped;
     })());
 
-  return { aedes, addresses, port, close };
-}
-
-function listen(server: net.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, exclusive: true }, () => {
-      server.off("error", reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
+  return { aedes, addresses: listeners.flatMap((listener) => listener.addresses), port: listeners[0]!.port, close };
 }
 
 function clientName(client: Client | null): string {
@@ -122,6 +93,7 @@ function attachLogging(aedes: Aedes): void {
   aedes.on("clientDisconnect", (client) => log.info(`Client ${client.id} disconnected.`));
   aedes.on("subscribe", (subscriptions, client) => {
     for (const subscription of subscriptions) {
+      if (subscription.qos >= 0x80) continue; // refused (ACL): the granted "QoS" is a failure code
       log.info(`Client ${clientName(client)} subscribed to ${subscription.topic} (QoS ${subscription.qos}).`);
     }
   });

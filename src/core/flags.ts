@@ -10,21 +10,23 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) =>
 
 /**
  * citty accepts any flag silently; a typo such as `--intervall 1s` must instead stop with exit 2.
- * Returns nothing; throws UsageError naming the first unknown or incomplete flag.
+ * Returns the keys of the flags given (so a config file can fill in the others); throws UsageError
+ * naming the first unknown or incomplete flag.
  */
-export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDefinition>): void {
-  const byName = new Map<string, FlagDefinition>();
+export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDefinition>): Set<string> {
+  const byName = new Map<string, FlagDefinition & { key: string }>();
+  const given = new Set<string>();
   for (const [key, definition] of Object.entries(definitions)) {
     if (definition.type === "positional") continue;
-    byName.set(camel(key), definition);
+    byName.set(camel(key), { ...definition, key });
     const aliases = definition.alias === undefined ? [] : [definition.alias].flat();
-    for (const alias of aliases) byName.set(alias, definition);
+    for (const alias of aliases) byName.set(alias, { ...definition, key });
   }
   const positionalCount = Object.values(definitions).filter((d) => d.type === "positional").length;
   let positionalsSeen = 0;
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
-    if (token === "--") return;
+    if (token === "--") return given;
     if (!token.startsWith("-") || token === "-") {
       if (++positionalsSeen > positionalCount) throw new UsageError(`unexpected argument "${token}"`);
       continue;
@@ -36,6 +38,7 @@ export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDe
       if (negated?.type === "boolean") definition = negated;
     }
     if (!definition) throw new UsageError(`unknown option "${token.split("=")[0]}"`);
+    given.add(definition.key);
     const takesValue = definition.type !== "boolean";
     if (takesValue && inlineValue === undefined) {
       if (i + 1 >= rawArgs.length) throw new UsageError(`option "${token}" needs a value`);
@@ -45,6 +48,7 @@ export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDe
       throw new UsageError(`option "${token.split("=")[0]}" takes no value`);
     }
   }
+  return given;
 }
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {
