@@ -32,17 +32,15 @@ export const connectionArgs = {
   verbose: { type: "boolean", description: "Debug output (same as --debug)" },
 } as const satisfies ArgsDef;
 
-type ConnectionArgValues = { [K in keyof typeof connectionArgs]?: string | boolean } & { url?: string | string[] };
+/** mosquitto_pub/mosquitto_sub's -c, for pub and sub (ping has its own -c, the count). */
+export const keepSessionArg = {
+  "disable-clean-session": { type: "boolean", alias: "c", description: "Keep the session for --client-id (same as --no-clean)" },
+} as const satisfies ArgsDef;
 
-/** citty keeps only the last of a repeated flag: every --url, in order, from the raw arguments. */
-export function withEveryUrl<T extends ConnectionArgValues>(args: T, rawArgs: string[]): T {
-  const urls: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const token = rawArgs[i]!;
-    if (token === "--") break;
-    if (token === "--url" && i + 1 < rawArgs.length) urls.push(rawArgs[++i]!);
-    else if (token.startsWith("--url=")) urls.push(token.slice("--url=".length));
-  }
+type ConnectionArgValues = { [K in keyof typeof connectionArgs | keyof typeof keepSessionArg]?: string | boolean } & { url?: string | string[] };
+
+/** citty keeps only the last of a repeated flag: give every --url (flagValues(rawArgs, args, "url")), in order. */
+export function withEveryUrl<T extends ConnectionArgValues>(args: T, urls: string[]): T {
   return urls.length > 1 ? { ...args, url: urls } : args;
 }
 
@@ -57,7 +55,7 @@ export function toConnectionOptions(args: ConnectionArgValues, role: string, env
   const scheme = tls ? "mqtts" : "mqtt";
   const [url = `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`, ...failoverUrls] = [args.url ?? []].flat().map((text) => checkUrl(String(text)));
   const protocol = parseChoiceFlag("protocol", String(args.protocol), Object.keys(PROTOCOLS) as (keyof typeof PROTOCOLS)[]);
-  const clean = args.clean !== false;
+  const clean = args.clean !== false && !args["disable-clean-session"];
   let sessionExpirySec = args["session-expiry"] === undefined ? undefined : sessionExpiryFlag(String(args["session-expiry"]));
   // As mosquitto's clients do: a session kept on purpose should outlive the connection under MQTT 5 too.
   if (!clean && sessionExpirySec === undefined) sessionExpirySec = SESSION_NEVER_EXPIRES;

@@ -3,7 +3,8 @@ import type { FailoverEvent } from "../clients/connection";
 import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
-import { formatSummary, summaryJson } from "../core/ping-report";
+import { flagValues } from "../core/flags";
+import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
 import { parseIntegerFlag } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
@@ -51,6 +52,7 @@ const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value)
 export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
   const perProbe = !output.quiet;
   const gaps = { count: 0, downMs: 0, probesSent: 0, lastSentSeq: 0, sentSeqAtLoss: 0, recovering: false };
+  let lastRttMs: number | undefined;
   const ping = await exitOnConnectionError(() =>
     startPing(options, {
       sent(probe) {
@@ -63,6 +65,7 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
           gaps.recovering = false;
           if (!output.json) log.info(`Echoes are back from seq=${probe.seq}.`);
         }
+        lastRttMs = rttMs;
         if (output.json) {
           if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
           return;
@@ -111,7 +114,21 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
     });
   }
 
+  // ping --quiet on a terminal keeps one status line up to date (never in a pipe or with --json).
+  const live = output.quiet && !output.json && Boolean(process.stdout.isTTY);
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
+  if (live) {
+    const draw = () => {
+      const { transmitted, received, duplicates } = ping.progress();
+      process.stdout.write(`\r\x1b[2K${formatStatusLine({ transmitted, received, duplicates, lastRttMs })}`);
+    };
+    statusTimer = setInterval(draw, 250);
+  }
   const report = async (summary: PingSummary, status: number) => {
+    if (statusTimer) {
+      clearInterval(statusTimer);
+      process.stdout.write("\r\x1b[2K");
+    }
     const failover = { reconnects: gaps.count, disconnectedMs: round3(gaps.downMs), probesSentDisconnected: gaps.probesSent };
     if (output.json) writeJson(gaps.count > 0 ? { ...summaryJson(summary), failover } : summaryJson(summary));
     else {
@@ -141,12 +158,14 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
+const pingArgs = { ...connectionArgs, ...probeArgs };
+
 export default defineCommand({
   meta: { name: "ping", description: "Publish timestamps to /ping and time each echo on /pong, like ping(8)" },
-  args: { ...connectionArgs, ...probeArgs },
+  args: pingArgs,
   async run({ args, rawArgs }) {
     setLogLevel({ verbose: args.verbose || args.debug, quiet: args.json });
-    const options: PingOptions = { connection: toConnectionOptions(withEveryUrl(args, rawArgs), "ping"), ...toProbeOptions(args) };
+    const options: PingOptions = { connection: toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, pingArgs, "url")), "ping"), ...toProbeOptions(args) };
     await runPing(options, { json: Boolean(args.json), quiet: Boolean(args.quiet) });
   },
 });
