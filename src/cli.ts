@@ -12,8 +12,11 @@ const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   echo: () => import("./commands/echo").then((m) => m.default),
   ping: () => import("./commands/ping").then((m) => m.default),
   all: () => import("./commands/all").then((m) => m.default),
+  passwd: () => import("./commands/passwd").then((m) => m.default),
   bench: () => import("./commands/bench").then((m) => m.default),
   cluster: () => import("./commands/cluster").then((m) => m.default),
+  pub: () => import("./commands/pub").then((m) => m.default),
+  sub: () => import("./commands/sub").then((m) => m.default),
 };
 
 const main = defineCommand({

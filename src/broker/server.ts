@@ -1,10 +1,11 @@
+import type { Duplex } from "node:stream";
 import { Aedes, type AedesOptions, type Client } from "aedes";
-import { formatHostPort, listenAddresses } from "../core/address";
+import { bindAll, ListenError, type Listener } from "./listeners/bind";
+import { listenTcp } from "./listeners/tcp";
 import { describePayload } from "../core/payload";
 import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol-options";
 import { isDebugEnabled, log } from "../log";
 import { guardProtocol } from "./protocol-guard";
-import { BindError, listenTcp, type Listener } from "./listeners/tcp";
 
 export interface BrokerOptions {
   host: string;
@@ -13,7 +14,17 @@ export interface BrokerOptions {
   limits?: ProtocolLimits;
   /** Extra aedes options (limits, hooks); the broker role owns the listeners. */
   aedes?: AedesOptions;
+  /** Listeners beside plain TCP (TLS, WebSocket, HTTP); each hands its MQTT connections to `accept`. */
+  listeners?: ListenerStarter[];
+  /** Sees every MQTT connection before aedes does (metrics count its bytes). */
+  onConnection?: (stream: Duplex) => void;
+  /** Started once aedes exists, before any listener ($SYS, metrics); stopped first on close. */
+  services?: Array<(aedes: Aedes) => { close(): void | Promise<void> }>;
 }
+
+/** Hands a new MQTT connection (a socket, or a WebSocket wrapped as a Duplex) to the broker. */
+export type Accept = (stream: Duplex) => void;
+export type ListenerStarter = (accept: Accept) => Promise<Listener>;
 
 export interface BrokerHandle {
   readonly aedes: Aedes;
@@ -24,63 +35,31 @@ export interface BrokerHandle {
   close(): Promise<void>;
 }
 
-/** A listener could not bind: the command turns this into one line and exit status 4. */
-export class ListenError extends Error {
-  constructor(
-    readonly address: string,
-    readonly code: string,
-  ) {
-    super(`cannot listen on ${address}: ${describeListenCode(code)}`);
-  }
-}
-
-function describeListenCode(code: string): string {
-  switch (code) {
-    case "EADDRINUSE":
-      return "address already in use";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EADDRNOTAVAIL":
-      return "address not available on this machine";
-    default:
-      return code;
-  }
-}
-
-/** Address families this machine may simply lack (no IPv6): skipped when the user said "localhost". */
-const MISSING_FAMILY_CODES = new Set(["EADDRNOTAVAIL", "EAFNOSUPPORT", "EPROTONOSUPPORT"]);
+export { ListenError };
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
   const aedes = await Aedes.createBroker({ ...protocolOptions(options.limits), ...options.aedes });
   attachLogging(aedes);
   logLimitEvents(aedes);
+  const services = (options.services ?? []).map((start) => start(aedes));
 
+  const streams = new Set<Duplex>();
+  const accept: Accept = (stream) => {
+    streams.add(stream);
+    stream.once("close", () => streams.delete(stream));
+    options.onConnection?.(stream);
+    guardProtocol(aedes.handle(stream));
+  };
   const listeners: Listener[] = [];
-  const addresses: string[] = [];
-  const onConnection = (stream: Parameters<typeof aedes.handle>[0]) => guardProtocol(aedes.handle(stream));
-  let port = options.port;
   try {
-    const hosts = listenAddresses(options.host);
-    for (const [index, host] of hosts.entries()) {
-      const optional = options.host === "localhost" && index > 0;
-      let listener: Listener;
-      try {
-        listener = listenTcp(host, port, onConnection as never);
-      } catch (error) {
-        const code = error instanceof BindError ? error.code : "unknown error";
-        if (optional && MISSING_FAMILY_CODES.has(code)) {
-          log.debug(`not listening on ${formatHostPort(host, port)}: ${code}`);
-          continue;
-        }
-        throw new ListenError(formatHostPort(host, port), code);
-      }
-      port = listener.port;
-      listeners.push(listener);
-      addresses.push(formatHostPort(host, port));
-    }
+    listeners.push(
+      // Plain TCP on Bun's native sockets (listeners/tcp.ts): less memory and CPU per connection than node:net.
+      await bindAll(options.host, options.port, async (host, port) => listenTcp(host, port, accept)),
+    );
+    for (const start of options.listeners ?? []) listeners.push(await start(accept));
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
+    await Promise.all(services.map((service) => service.close()));
     await new Promise((resolve) => aedes.close(() => resolve(undefined)));
     throw error;
   }
@@ -88,12 +67,18 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      await Promise.all(services.map((service) => service.close()));
+      const stopped = Promise.all(listeners.map((listener) => listener.close()));
       await new Promise((resolve) => aedes.close(() => resolve(undefined)));
-      // Connections that never sent CONNECT are not aedes clients yet; the listeners close them.
-      await Promise.all(listeners.map((listener) => listener.close()));
+      // Connections that never sent CONNECT are not aedes clients yet; close them too. Those aedes
+      // is ending after a DISCONNECT (0x8B) close by themselves within 2 s: destroying them could
+      // drop the DISCONNECT before it is out.
+      const ending = [...streams].filter((stream) => stream.writableEnded && !stream.destroyed);
+      for (const stream of streams) if (!stream.writableEnded) stream.destroy();
+      await Promise.all([stopped, ...ending.map((stream) => new Promise((resolve) => stream.once("close", resolve)))]);
     })());
 
-  return { aedes, addresses, port, close };
+  return { aedes, addresses: listeners.flatMap((listener) => listener.addresses), port: listeners[0]!.port, close };
 }
 
 function clientName(client: Client | null): string {
@@ -105,6 +90,7 @@ function attachLogging(aedes: Aedes): void {
   aedes.on("clientDisconnect", (client) => log.info(`Client ${client.id} disconnected.`));
   aedes.on("subscribe", (subscriptions, client) => {
     for (const subscription of subscriptions) {
+      if (subscription.qos >= 0x80) continue; // refused (ACL): the granted "QoS" is a failure code
       log.info(`Client ${clientName(client)} subscribed to ${subscription.topic} (QoS ${subscription.qos}).`);
     }
   });

@@ -17,7 +17,7 @@ export default defineCommand({
   async run({ args }) {
     setLogLevel({ verbose: args.verbose, quiet: args.json });
     const probe = toProbeOptions(args);
-    const broker = await startBrokerOrExit("localhost", portFlag(args.port));
+    const broker = await startBrokerOrExit({ host: "localhost", port: portFlag(args.port) });
     // Clients use the port actually bound, so --port 0 works too.
     const connection = (role: string) => ({
       url: `mqtt://127.0.0.1:${broker.port}`,

@@ -1,11 +1,25 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import tls from "node:tls";
 import { defineCommand } from "citty";
-import type { AedesOptions } from "aedes";
+import { parseAcl } from "../broker/auth/acl";
+import { accessControlHooks } from "../broker/auth/hooks";
+import { parsePasswordFile } from "../broker/auth/password-file";
+import { parseConfigFile } from "../broker/config-file";
+import { httpListener } from "../broker/listeners/http";
+import { tlsListener } from "../broker/listeners/tls";
+import { webSocketListener } from "../broker/listeners/ws";
+import { BrokerMetrics } from "../broker/metrics";
 import { DEFAULT_PROTOCOL_LIMITS, PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../broker/protocol-options";
-import { startBroker, ListenError, type BrokerHandle } from "../broker/server";
+import { startBroker, ListenError, type BrokerHandle, type BrokerOptions, type ListenerStarter } from "../broker/server";
+import { sysPublisher } from "../broker/sys";
+import { isLoopback, parsePort } from "../core/address";
 import { ExitCode } from "../core/exit-codes";
-import { parseIntegerFlag } from "../core/usage-error";
+import { checkFlags } from "../core/flags";
+import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { portFlag } from "./client-args";
+import { clusterArgs, joinClusterFromArgs } from "./cluster-join";
 import { durationFlag, onShutdownSignal } from "./common-args";
 
 const limitDefaults = DEFAULT_PROTOCOL_LIMITS;
@@ -20,7 +34,7 @@ export const protocolLimitArgs = {
   "max-topic-alias": { type: "string", description: "MQTT 5 topic aliases per connection, each way (0: none)", default: String(limitDefaults.maxTopicAlias) },
 } as const;
 
-type ProtocolLimitArgValues = { [K in keyof typeof protocolLimitArgs]?: string };
+type ProtocolLimitArgValues = { [K in keyof typeof protocolLimitArgs]?: string | boolean };
 
 export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
   return {
@@ -32,20 +46,148 @@ export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
     maxTopicAlias: parseIntegerFlag("max-topic-alias", String(args["max-topic-alias"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxTopicAlias),
   };
 }
-import { clusterArgs, joinClusterFromArgs } from "./cluster-join";
 
 export const brokerArgs = {
-  host: { type: "string", description: 'Address to listen on ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
+  host: { type: "string", description: 'Address every MQTT listener binds ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
   port: { type: "string", alias: "p", description: "TCP port", default: "10008" },
   verbose: { type: "boolean", alias: "v", description: "Log every publish (debug)" },
   ...protocolLimitArgs,
   ...clusterArgs,
+  // Security, listeners, $SYS and metrics (README: "Security" and "Listeners").
+  config: { type: "string", description: "Read flags from FILE (one `name value` a line); flags given here win", valueHint: "file" },
+  "password-file": { type: "string", description: "user:hash lines (make them with `mqtt-pingpong passwd`); clients must log in", valueHint: "file" },
+  "acl-file": { type: "string", description: "mosquitto-style access rules (user, topic, pattern)", valueHint: "file" },
+  "allow-anonymous": { type: "boolean", description: "Let clients without a user name in (needed off loopback without --password-file)" },
+  "tls-port": { type: "string", description: "Also listen for MQTT over TLS on this port (needs --cert and --key)" },
+  cert: { type: "string", description: "TLS certificate chain (PEM)", valueHint: "file" },
+  key: { type: "string", description: "TLS private key (PEM)", valueHint: "file" },
+  cafile: { type: "string", description: "CA certificates (PEM) that client certificates must chain to", valueHint: "file" },
+  "require-certificate": { type: "boolean", description: "TLS clients must present a certificate signed by --cafile" },
+  "ws-port": { type: "string", description: "Also listen for MQTT over WebSocket on this port (path /mqtt)" },
+  "sys-interval": { type: "string", description: "Publish $SYS/broker/... topics this often (0: never)", default: "10s" },
+  "http-port": { type: "string", description: "Serve GET /healthz and GET /metrics (Prometheus) on this port" },
+  "http-host": { type: "string", description: "Address the HTTP endpoint binds", default: "localhost" },
 } as const;
 
-/** Starts the broker or ends the process with exit status 4 and one line. */
-export async function startBrokerOrExit(host: string, port: number, limits?: ProtocolLimits, aedes?: AedesOptions): Promise<BrokerHandle> {
+type BrokerArgValues = { -readonly [K in keyof typeof brokerArgs]?: string | boolean };
+
+/** Settings whose value is a file: relative names in a config file are relative to that file. */
+const FILE_SETTINGS = new Set(["password-file", "acl-file", "cert", "key", "cafile"]);
+
+/** The flags given on the command line, with --config's values filling in the ones not given. */
+export function withConfigFile(args: BrokerArgValues, rawArgs: string[]): BrokerArgValues {
+  if (!args.config) return args;
+  const file = String(args.config);
+  let values: Record<string, string | boolean>;
   try {
-    const broker = await startBroker({ host, port, limits, aedes });
+    values = parseConfigFile(readFileSync(file, "utf8"), brokerArgs);
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${describeFileError(error)}`);
+  }
+  const given = checkFlags(rawArgs, brokerArgs);
+  const merged: BrokerArgValues = { ...args };
+  for (const [name, value] of Object.entries(values)) {
+    if (given.has(name)) continue;
+    merged[name as keyof BrokerArgValues] = FILE_SETTINGS.has(name) ? resolve(dirname(file), String(value)) : value;
+  }
+  return merged;
+}
+
+/** Turns the broker's flags into options: reads the files, checks every combination. */
+export function toBrokerOptions(args: BrokerArgValues): BrokerOptions {
+  const host = String(args.host);
+  const users = args["password-file"] ? readPasswordFile(String(args["password-file"])) : undefined;
+  const acl = args["acl-file"] ? readAclFile(String(args["acl-file"])) : undefined;
+  const allowAnonymous = Boolean(args["allow-anonymous"]);
+  // mosquitto 2's rule: without authentication, only this machine may connect.
+  if (!isLoopback(host) && !users && !allowAnonymous) {
+    throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, or --allow-anonymous to let anyone in`);
+  }
+  const listeners: ListenerStarter[] = [];
+  if (args["tls-port"] !== undefined) listeners.push(tlsListener({ host, port: namedPort("tls-port", args["tls-port"]), ...readTlsFiles(args) }));
+  else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
+  if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: namedPort("ws-port", args["ws-port"]) }));
+
+  const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
+  const httpPort = args["http-port"] === undefined ? undefined : namedPort("http-port", args["http-port"]);
+  const metrics = sysIntervalMs > 0 || httpPort !== undefined ? new BrokerMetrics() : undefined;
+  const services: NonNullable<BrokerOptions["services"]> = [];
+  if (metrics) services.push(metrics.attach);
+  if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
+  if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics }));
+
+  return {
+    host,
+    port: portFlag(args.port),
+    aedes: accessControlHooks({ users, allowAnonymous, acl }),
+    listeners,
+    services,
+    onConnection: metrics?.countConnection,
+  };
+}
+
+function namedPort(name: string, value: unknown): number {
+  try {
+    return parsePort(String(value));
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`);
+  }
+}
+
+function readFlagFile(flag: string, file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`--${flag} ${file}: ${describeFileError(error)}`);
+  }
+}
+
+function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  return (error as Error).message;
+}
+
+function readPasswordFile(file: string): Map<string, string> {
+  try {
+    const users = parsePasswordFile(readFlagFile("password-file", file));
+    if (users.size === 0) log.warn(`--password-file ${file} has no users: only anonymous clients (if allowed) can connect.`);
+    return users;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--password-file ${file}: ${(error as Error).message}`);
+  }
+}
+
+function readAclFile(file: string) {
+  try {
+    return parseAcl(readFlagFile("acl-file", file));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--acl-file ${file}: ${(error as Error).message}`);
+  }
+}
+
+function readTlsFiles(args: BrokerArgValues) {
+  if (!args.cert || !args.key) throw new UsageError("--tls-port needs --cert and --key");
+  if (args["require-certificate"] && !args.cafile) throw new UsageError("--require-certificate needs --cafile (the CA client certificates must chain to)");
+  const cert = readFlagFile("cert", String(args.cert));
+  const key = readFlagFile("key", String(args.key));
+  const ca = args.cafile ? readFlagFile("cafile", String(args.cafile)) : undefined;
+  try {
+    tls.createSecureContext({ cert, key, ca });
+  } catch (error) {
+    throw new UsageError(`--cert/--key/--cafile: ${(error as Error).message}`);
+  }
+  return { cert, key, ca, requireCertificate: Boolean(args["require-certificate"]) };
+}
+
+/** Starts the broker or ends the process with exit status 4 and one line. */
+export async function startBrokerOrExit(options: BrokerOptions): Promise<BrokerHandle> {
+  try {
+    const broker = await startBroker(options);
     log.info(`Broker listening on ${broker.addresses.join(", ")}.`);
     return broker;
   } catch (error) {
@@ -58,14 +200,16 @@ export async function startBrokerOrExit(host: string, port: number, limits?: Pro
 }
 
 export default defineCommand({
-  meta: { name: "broker", description: "Run an MQTT broker (anonymous, in memory) on localhost:10008" },
+  meta: { name: "broker", description: "Run an MQTT broker (in memory) on localhost:10008" },
   args: brokerArgs,
-  async run({ args }) {
-    setLogLevel({ verbose: args.verbose });
-    const limits = toProtocolLimits(args);
+  async run({ args, rawArgs }) {
+    const settings = withConfigFile(args, rawArgs);
+    setLogLevel({ verbose: Boolean(settings.verbose) });
+    const options = { ...toBrokerOptions(settings), limits: toProtocolLimits(settings) };
     // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
-    const cluster = await joinClusterFromArgs(args);
-    const broker = await startBrokerOrExit(String(args.host), portFlag(args.port), limits, cluster?.aedesOptions);
+    const cluster = await joinClusterFromArgs(settings);
+    options.aedes = { ...cluster?.aedesOptions, ...options.aedes };
+    const broker = await startBrokerOrExit(options);
     cluster?.attach(broker.aedes);
     onShutdownSignal(async (signal) => {
       log.info(`${signal}: stopping the broker.`);

@@ -28,7 +28,7 @@ export async function joinClusterFromArgs(args: ClusterArgValues): Promise<Clust
   }
   const connectTimeoutMs = durationFlag("redis-timeout", String(args["redis-timeout"]), 1);
   const nodeName = args["node-name"] === undefined ? undefined : String(args["node-name"]);
-  // Loaded only with --cluster: the Redis client and its helpers would add to every broker's cold start.
+  // Loaded only with --cluster: the Redis client is no start-up cost for a broker on its own.
   const { joinCluster, RedisUnreachableError } = await import("../broker/cluster");
   try {
     const cluster = await joinCluster({ redisUrl, nodeName, connectTimeoutMs });

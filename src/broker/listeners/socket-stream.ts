@@ -10,6 +10,9 @@ import type { Socket } from "bun";
  */
 export class SocketStream extends EventEmitter {
   destroyed = false;
+  /** Bytes in and out, for the metrics (as on a node:net socket). */
+  bytesRead = 0;
+  bytesWritten = 0;
   /** Received chunks aedes has not read yet. */
   private inbound: Buffer[] = [];
   private needReadable = true;
@@ -28,6 +31,7 @@ export class SocketStream extends EventEmitter {
 
   onData(chunk: Buffer): void {
     if (this.destroyed) return;
+    this.bytesRead += chunk.length;
     this.inbound.push(chunk);
     if (this.needReadable) {
       this.needReadable = false;
@@ -79,6 +83,7 @@ export class SocketStream extends EventEmitter {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8") : chunk;
     this.outbound.push(bytes);
     this.outboundBytes += bytes.length;
+    this.bytesWritten += bytes.length;
     if (!this.flushScheduled && !this.blocked) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
@@ -105,6 +110,11 @@ export class SocketStream extends EventEmitter {
     this.outboundBytes = rest.length;
     this.blocked = true;
   };
+
+  /** end() was called: nothing more will be written. */
+  get writableEnded(): boolean {
+    return this.ending;
+  }
 
   /** Sends what is written so far, then closes our side. */
   end(chunk?: Uint8Array): this {

@@ -1,0 +1,122 @@
+// MQTT over WebSocket (ws://host:port/mqtt), on Bun's own server: Bun has no ws.createWebSocketStream,
+// so each WebSocket is wrapped in a small Duplex that aedes reads and writes like a socket.
+import { Duplex } from "node:stream";
+import type { Server, ServerWebSocket } from "bun";
+import type { ListenerStarter } from "../server";
+import { bindAll } from "./bind";
+
+export interface WebSocketListenerOptions {
+  host: string;
+  port: number;
+}
+
+export const WEBSOCKET_PATH = "/mqtt";
+
+/** The subprotocols MQTT clients offer (MQTT.js: "mqtt"; some 3.1 clients: "mqttv3.1"). */
+const SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
+
+/** One WebSocket as a byte stream: every binary message in, every write out as one message. */
+export class WebSocketDuplex extends Duplex {
+  bytesRead = 0;
+  bytesWritten = 0;
+  private waitingForDrain: ((error?: Error | null) => void) | undefined;
+
+  constructor(private readonly ws: ServerWebSocket<Connection>) {
+    super();
+  }
+
+  /** Incoming data is pushed as it arrives (see receive). */
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send(chunk, callback);
+  }
+
+  /** Packets aedes writes in one go leave as one WebSocket message (MQTT may span messages). */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.send(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  private send(data: Buffer, callback: (error?: Error | null) => void): void {
+    const status = this.ws.send(data);
+    if (status === 0) return callback(new Error("WebSocket closed"));
+    this.bytesWritten += data.length;
+    // -1: queued behind earlier data; take more only once Bun says it drained.
+    if (status === -1) this.waitingForDrain = callback;
+    else callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.ws.close();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.ws.close();
+    this.drained(error ?? new Error("WebSocket closed"));
+    callback(error);
+  }
+
+  receive(message: string | Buffer): void {
+    const data = typeof message === "string" ? Buffer.from(message) : message;
+    this.bytesRead += data.length;
+    this.push(data);
+  }
+
+  drained(error?: Error): void {
+    const callback = this.waitingForDrain;
+    this.waitingForDrain = undefined;
+    callback?.(error);
+  }
+
+  peerClosed(): void {
+    this.push(null);
+    this.destroy();
+  }
+}
+
+interface Connection {
+  stream?: WebSocketDuplex;
+}
+
+export function webSocketListener(options: WebSocketListenerOptions): ListenerStarter {
+  return (accept) =>
+    bindAll(
+      options.host,
+      options.port,
+      async (host, port) => {
+        const server: Server<Connection> = Bun.serve<Connection>({
+          hostname: host,
+          port,
+          fetch(request, server) {
+            if (new URL(request.url).pathname !== WEBSOCKET_PATH) {
+              return new Response(`MQTT over WebSocket is at ${WEBSOCKET_PATH}\n`, { status: 404 });
+            }
+            const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+            const protocol = offered.find((p) => SUBPROTOCOLS.includes(p));
+            const headers = protocol ? { "Sec-WebSocket-Protocol": protocol } : undefined;
+            if (server.upgrade(request, { data: {}, headers })) return undefined;
+            return new Response("Expected a WebSocket upgrade\n", { status: 426 });
+          },
+          websocket: {
+            perMessageDeflate: false,
+            open(ws) {
+              ws.data.stream = new WebSocketDuplex(ws);
+              accept(ws.data.stream);
+            },
+            message(ws, message) {
+              ws.data.stream?.receive(message);
+            },
+            drain(ws) {
+              ws.data.stream?.drained();
+            },
+            close(ws) {
+              ws.data.stream?.peerClosed();
+            },
+          },
+        });
+        return { port: server.port!, close: async () => void (await server.stop(true)) };
+      },
+      (address) => `ws://${address}${WEBSOCKET_PATH}`,
+    );
+}

@@ -1,0 +1,136 @@
+// The broker's counters, shared by $SYS topics and GET /metrics.
+import type { Duplex } from "node:stream";
+import type { Aedes } from "aedes";
+import { version } from "../../package.json";
+import { clusterViewOf } from "./cluster-view";
+
+/** One reading of every counter. */
+export interface MetricsSample {
+  version: string;
+  uptimeSec: number;
+  clientsConnected: number;
+  /** Connections accepted (CONNACK sent) since the broker started. */
+  clientsTotal: number;
+  subscriptions: number;
+  messagesReceived: number;
+  messagesSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  retainedMessages: number;
+  memoryRssBytes: number;
+  memoryHeapUsedBytes: number;
+  /** broker --cluster: this node's id, the live nodes (this one included), and whether Redis is up. */
+  cluster?: { nodeId: string; nodes: string[]; redisUp: boolean };
+}
+
+/** Parts of aedes its type declarations leave out. */
+interface AedesInternals {
+  clients: Record<string, { subscriptions?: Record<string, unknown> }>;
+  persistence: { createRetainedStream(pattern: string): AsyncIterable<unknown> };
+}
+
+/** Streams as net.Socket has them; the WebSocket adapter keeps the same two counts. */
+type CountedStream = Duplex & { bytesRead?: number; bytesWritten?: number };
+
+export class BrokerMetrics {
+  private readonly startedAt = performance.now();
+  private aedes: Aedes | undefined;
+  private clientsTotal = 0;
+  private messagesReceived = 0;
+  private messagesSent = 0;
+  private closedBytesReceived = 0;
+  private closedBytesSent = 0;
+  private readonly live = new Set<CountedStream>();
+
+  /** For BrokerOptions.onConnection: counts the bytes of every MQTT connection, live and closed. */
+  readonly countConnection = (stream: CountedStream): void => {
+    this.live.add(stream);
+    stream.once("close", () => {
+      this.live.delete(stream);
+      this.closedBytesReceived += stream.bytesRead ?? 0;
+      this.closedBytesSent += stream.bytesWritten ?? 0;
+    });
+  };
+
+  /** Starts counting on a broker; for BrokerOptions.services. */
+  readonly attach = (aedes: Aedes): { close(): void } => {
+    this.aedes = aedes;
+    aedes.on("client", () => this.clientsTotal++);
+    // One increment per message; the broker's own $SYS messages (client null) are not received ones.
+    aedes.on("publish", (_packet, client) => {
+      if (client) this.messagesReceived++;
+    });
+    // aedes asks authorizeForward once per message it delivers to a client: count those it lets through.
+    const forward = aedes.authorizeForward;
+    aedes.authorizeForward = (client, packet) => {
+      const out = forward.call(aedes, client, packet);
+      if (out) this.messagesSent++;
+      return out;
+    };
+    return { close() {} };
+  };
+
+  async sample(): Promise<MetricsSample> {
+    const aedes = this.aedes as (Aedes & AedesInternals) | undefined;
+    let subscriptions = 0;
+    let retainedMessages = 0;
+    let bytesReceived = this.closedBytesReceived;
+    let bytesSent = this.closedBytesSent;
+    for (const stream of this.live) {
+      bytesReceived += stream.bytesRead ?? 0;
+      bytesSent += stream.bytesWritten ?? 0;
+    }
+    if (aedes) {
+      for (const client of Object.values(aedes.clients)) {
+        subscriptions += Object.keys(client.subscriptions ?? {}).length;
+      }
+      for await (const _ of aedes.persistence.createRetainedStream("#")) retainedMessages++;
+    }
+    const memory = process.memoryUsage();
+    const cluster = aedes && clusterViewOf(aedes);
+    return {
+      version,
+      uptimeSec: Math.floor((performance.now() - this.startedAt) / 1000),
+      clientsConnected: aedes?.connectedClients ?? 0,
+      clientsTotal: this.clientsTotal,
+      subscriptions,
+      messagesReceived: this.messagesReceived,
+      messagesSent: this.messagesSent,
+      bytesReceived,
+      bytesSent,
+      retainedMessages,
+      memoryRssBytes: memory.rss,
+      memoryHeapUsedBytes: memory.heapUsed,
+      cluster: cluster ? { nodeId: cluster.nodeId, nodes: cluster.nodes(), redisUp: cluster.redisUp } : undefined,
+    };
+  }
+}
+
+/** The Prometheus text exposition format (version 0.0.4) of one sample. */
+export function formatPrometheus(sample: MetricsSample): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: "gauge" | "counter", help: string, value: number) => {
+    lines.push(`# HELP mqtt_pingpong_${name} ${help}`, `# TYPE mqtt_pingpong_${name} ${type}`, `mqtt_pingpong_${name} ${value}`);
+  };
+  lines.push("# HELP mqtt_pingpong_info The broker's version.", "# TYPE mqtt_pingpong_info gauge", `mqtt_pingpong_info{version="${sample.version}"} 1`);
+  metric("uptime_seconds", "gauge", "Seconds since the broker started.", sample.uptimeSec);
+  metric("clients_connected", "gauge", "Clients connected now.", sample.clientsConnected);
+  metric("clients_total", "counter", "Client connections accepted since start.", sample.clientsTotal);
+  metric("subscriptions", "gauge", "Subscriptions of the connected clients.", sample.subscriptions);
+  metric("messages_received_total", "counter", "PUBLISH packets received from clients.", sample.messagesReceived);
+  metric("messages_sent_total", "counter", "PUBLISH packets sent to clients.", sample.messagesSent);
+  metric("bytes_received_total", "counter", "Bytes received on MQTT connections.", sample.bytesReceived);
+  metric("bytes_sent_total", "counter", "Bytes sent on MQTT connections.", sample.bytesSent);
+  metric("retained_messages", "gauge", "Retained messages stored.", sample.retainedMessages);
+  metric("memory_rss_bytes", "gauge", "Resident set size of the process.", sample.memoryRssBytes);
+  metric("memory_heap_used_bytes", "gauge", "JavaScript heap in use.", sample.memoryHeapUsedBytes);
+  if (sample.cluster) {
+    const { nodeId, nodes, redisUp } = sample.cluster;
+    lines.push("# HELP mqtt_pingpong_cluster_node_info This node's id in the cluster.", "# TYPE mqtt_pingpong_cluster_node_info gauge", `mqtt_pingpong_cluster_node_info{node="${nodeId}"} 1`);
+    metric("cluster_nodes", "gauge", "Nodes heard from within three heartbeats, this one included.", nodes.length);
+    lines.push("# HELP mqtt_pingpong_cluster_node A live node of the cluster.", "# TYPE mqtt_pingpong_cluster_node gauge");
+    for (const node of nodes) lines.push(`mqtt_pingpong_cluster_node{node="${node}"} 1`);
+    metric("cluster_redis_up", "gauge", "1 while this node's Redis connections are up.", redisUp ? 1 : 0);
+  }
+  return lines.join("\n") + "\n";
+}
