@@ -22,6 +22,7 @@ export class SocketStream extends EventEmitter {
   private flushScheduled = false;
   private blocked = false;
   private ending = false;
+  private flowing = false;
 
   constructor(readonly socket: Socket<SocketStream | undefined>) {
     super();
@@ -32,6 +33,7 @@ export class SocketStream extends EventEmitter {
   onData(chunk: Buffer): void {
     if (this.destroyed) return;
     this.bytesRead += chunk.length;
+    if (this.flowing) return; // resumed after DISCONNECT: read and dropped
     this.inbound.push(chunk);
     if (this.needReadable) {
       this.needReadable = false;
@@ -72,6 +74,18 @@ export class SocketStream extends EventEmitter {
     this.inbound = [];
     this.needReadable = true;
     return inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+  }
+
+  /** As on a Node stream without 'data' listeners: from now on input is read and dropped. */
+  resume(): this {
+    this.flowing = true;
+    this.inbound = [];
+    return this;
+  }
+
+  pause(): this {
+    this.flowing = false;
+    return this;
   }
 
   write(chunk: Uint8Array | string, encoding?: BufferEncoding | (() => void), callback?: () => void): boolean {
@@ -140,8 +154,11 @@ export class SocketStream extends EventEmitter {
     this.destroyed = true;
     if (this.blocked) this.socket.terminate();
     else this.socket.end();
-    if (error) this.emit("error", error);
-    this.emit("close");
+    // As Node does: 'error' and 'close' on the next tick, not inside the caller's stack.
+    process.nextTick(() => {
+      if (error) this.emit("error", error);
+      this.emit("close");
+    });
     return this;
   }
 
