@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { startSub, SubscriptionRefused } from "../clients/sub";
+import { startSub } from "../clients/sub";
+import { describeGrant } from "../clients/subscribe";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { compileFormat, FormatError, formatPlain, messageJson, type PayloadEncoding, type ReceivedMessage } from "../core/message-format";
@@ -118,17 +119,10 @@ export default defineCommand({
     started.then(() => (connected = true), () => {});
     // Ctrl-C ends a sub normally (status 0, as mosquitto_sub), even while it is still connecting.
     onShutdownSignal(() => exit(ExitCode.ok));
-    let sub;
-    try {
-      sub = await exitOnConnectionError(() => started);
-    } catch (error) {
-      if (!(error instanceof SubscriptionRefused)) throw error;
-      log.error(error.message);
-      process.exit(ExitCode.connection);
-    }
+    const sub = await exitOnConnectionError(() => started); // a refused SUBSCRIBE too: one line, status 3
     for (const grant of sub.granted) {
-      if (grant.qos >= 0x80) log.warn(`the broker refused the subscription to ${grant.topic} (reason 0x${grant.qos.toString(16)})`);
-      else log.debug(`subscribed to ${grant.topic} (QoS ${grant.qos})`);
+      if (grant.code >= 0x80) log.warn(`the broker refused the subscription to ${describeGrant(grant)}`);
+      else log.debug(`subscribed to ${grant.topic} (QoS ${grant.code})`);
     }
     if (timeoutMs !== undefined) setTimeout(timedOut, timeoutMs);
     armIdleTimer();
