@@ -213,8 +213,7 @@ export default defineCommand({
     cluster?.attach(broker.aedes);
     onShutdownSignal(async (signal) => {
       log.info(`${signal}: stopping the broker.`);
-      await broker.close();
-      await cluster?.close();
+      await (cluster ? cluster.shutdown(broker.close) : broker.close());
       log.info("Broker stopped.");
       process.exit(ExitCode.ok);
     });
