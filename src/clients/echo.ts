@@ -1,4 +1,4 @@
-import type { MqttClient } from "mqtt";
+import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
@@ -11,6 +11,15 @@ export interface EchoOptions {
   qos: QoS;
   /** Log each message (`Got … on /ping.`, `Publishing … on /pong.`). */
   logMessages: boolean;
+  /** Called after each answer (for --json); not called when unset, so the hot path stays bare. */
+  onEcho?: (echo: Echo) => void;
+}
+
+export interface Echo {
+  /** Where the answer went: the request's Response Topic, or the pong topic. */
+  topic: string;
+  payload: Buffer;
+  correlationData?: Buffer;
 }
 
 export interface EchoHandle {
@@ -20,10 +29,13 @@ export interface EchoHandle {
   close(): Promise<void>;
 }
 
-/** The echo role: every payload on the ping topic goes back, byte for byte, on the pong topic. */
+/**
+ * The echo role: every payload on the ping topic goes back, byte for byte, on the pong topic, or, when
+ * an MQTT 5 request carries a Response Topic, on that topic with the request's Correlation Data.
+ */
 export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   let echoed = 0;
-  const { pingTopic, pongTopic, qos, logMessages } = options;
+  const { pingTopic, pongTopic, qos, logMessages, onEcho } = options;
   const publishOptions = { qos };
   let connected!: (client: MqttClient) => void;
   const ready = new Promise<MqttClient>((resolve) => (connected = resolve));
@@ -36,17 +48,22 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   const receiveMaximum = (client: MqttClient) =>
     (client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }).connackPacket?.properties?.receiveMaximum ?? 65_535;
 
-  const echo = (client: MqttClient, payload: Buffer, done?: (error?: Error) => void) => {
+  const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
+    const responseTopic = packet.properties?.responseTopic;
+    const answerTopic = responseTopic ?? pongTopic;
     if (logMessages) {
       const shown = describePayload(payload);
       log.info(`Got ${shown} on ${pingTopic}.`);
-      log.info(`Publishing ${shown} on ${pongTopic}.`);
+      log.info(`Publishing ${shown} on ${answerTopic}.`);
     }
+    const correlationData = responseTopic ? packet.properties?.correlationData : undefined;
+    const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     echoed++;
-    if (qos === 0) return client.publish(pongTopic, payload, publishOptions, done);
+    onEcho?.({ topic: answerTopic, payload, correlationData });
+    if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
     const send = () => {
       inFlight++;
-      client.publish(pongTopic, payload, publishOptions, (error) => {
+      client.publish(answerTopic, payload, answerOptions, (error) => {
         inFlight--;
         waiting.shift()?.();
         done?.(error);
@@ -62,12 +79,12 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   // is not echoed again at PUBREL, so it is not repeated either.
   const awaitingEcho = new Map<number, { echoed: boolean; sendAck?: () => void }>();
   let acksHeld = false;
-  const customHandleAcks = (topic: string, payload: Buffer, packet: { qos: number; messageId?: number }, ack: (code: number) => void) => {
+  const customHandleAcks = (topic: string, payload: Buffer, packet: RequestPacket & { qos: number; messageId?: number }, ack: (code: number) => void) => {
     if (topic === pingTopic && packet.qos > 0 && packet.messageId !== undefined) {
       const entry: { echoed: boolean; sendAck?: () => void } = { echoed: false };
       awaitingEcho.set(packet.messageId, entry);
       void ready.then((client) =>
-        echo(client, payload, (error) => {
+        echo(client, payload, packet, (error) => {
           if (error) return; // the connection is going: no acknowledgement, so the broker sends it again
           entry.echoed = true;
           awaitingEcho.delete(packet.messageId!);
@@ -90,7 +107,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above
-    echo(client, payload);
+    echo(client, payload, packet);
   });
 
   const granted = await client.subscribeAsync(pingTopic, { qos });
@@ -104,6 +121,9 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     close: () => connection.end(),
   };
 }
+
+/** What echo reads of a request: an MQTT 5 Response Topic and Correlation Data, when given. */
+type RequestPacket = { properties?: { responseTopic?: string; correlationData?: Buffer } };
 
 type SendPacket = (packet: { cmd: string; messageId?: number }, done?: (error?: Error) => void, ...rest: unknown[]) => void;
 
