@@ -14,7 +14,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, topic TEXT NOT NULL, options TEXT NOT NULL, PRIMARY KEY (client_id, topic));
   CREATE TABLE IF NOT EXISTS outgoing (seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, broker_id TEXT, broker_counter INTEGER, message_id INTEGER, packet TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS outgoing_client ON outgoing (client_id, message_id);
-  CREATE TABLE IF NOT EXISTS incoming (client_id TEXT NOT NULL, message_id INTEGER NOT NULL, packet TEXT NOT NULL, PRIMARY KEY (client_id, message_id));
+  CREATE TABLE IF NOT EXISTS incoming (client_id TEXT NOT NULL, message_id INTEGER NOT NULL, packet TEXT NOT NULL, routed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (client_id, message_id));
   CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, broker_id TEXT NOT NULL, packet TEXT NOT NULL);
 `;
 
@@ -31,6 +31,8 @@ export function decodePacket(text: string): Packet {
     value !== null && typeof value === "object" && typeof value.$b === "string" && Object.keys(value).length === 1 ? Buffer.from(value.$b, "base64") : value,
   );
 }
+
+const incomingKey = (clientId: string, messageId: number) => `${clientId}\0${messageId}`;
 
 export class SqlitePersistence extends MemoryPersistence {
   private readonly db: Database;
@@ -57,6 +59,7 @@ export class SqlitePersistence extends MemoryPersistence {
       ),
       clearMessageId: q("DELETE FROM outgoing WHERE seq = (SELECT seq FROM outgoing WHERE client_id = $client AND message_id = $messageId ORDER BY seq LIMIT 1)"),
       putIncoming: q("INSERT OR REPLACE INTO incoming (client_id, message_id, packet) VALUES ($client, $messageId, $packet)"),
+      routedIncoming: q("UPDATE incoming SET routed = 1 WHERE client_id = $client AND message_id = $messageId"),
       delIncoming: q("DELETE FROM incoming WHERE client_id = $client AND message_id = $messageId"),
       putWill: q("INSERT OR REPLACE INTO wills (client_id, broker_id, packet) VALUES ($client, $brokerId, $packet)"),
       getWill: q("SELECT packet FROM wills WHERE client_id = $client"),
@@ -89,8 +92,9 @@ export class SqlitePersistence extends MemoryPersistence {
       message_id: number | null;
       packet: string;
     }>;
-    for (const row of this.db.query("SELECT client_id, message_id, packet FROM incoming").all() as Array<{ client_id: string; message_id: number; packet: string }>) {
+    for (const row of this.db.query("SELECT client_id, message_id, packet, routed FROM incoming").all() as Array<{ client_id: string; message_id: number; packet: string; routed: number }>) {
       await super.incomingStorePacket({ id: row.client_id }, { ...decodePacket(row.packet), messageId: row.message_id });
+      if (!row.routed) this.unrouted.add(incomingKey(row.client_id, row.message_id));
     }
     for (const row of rows) {
       const packet = decodePacket(row.packet);
@@ -167,8 +171,27 @@ export class SqlitePersistence extends MemoryPersistence {
     this.sql.putIncoming!.run({ client: client.id, messageId: packet.messageId!, packet: encodePacket(packet) });
   }
 
+  /**
+   * QoS 2 PUBLISH stored before the last stop but never routed to subscribers (the broker stopped in
+   * between). The patched aedes asks (incomingGetPacket's `unrouted`) and routes them when the sender
+   * sends them again, so a message that was stored is never lost.
+   */
+  private readonly unrouted = new Set<string>();
+
+  override async incomingGetPacket(client: ClientRef, packet: Packet): Promise<Packet> {
+    const stored = await super.incomingGetPacket(client, packet);
+    return this.unrouted.has(incomingKey(client.id, packet.messageId!)) ? { ...stored, unrouted: true } : stored;
+  }
+
+  /** Called by the patched aedes once a stored QoS 2 PUBLISH has been routed. */
+  async incomingRouted(client: ClientRef, packet: Packet): Promise<void> {
+    this.unrouted.delete(incomingKey(client.id, packet.messageId!));
+    this.sql.routedIncoming!.run({ client: client.id, messageId: packet.messageId! });
+  }
+
   override async incomingDelPacket(client: ClientRef, packet: Packet): Promise<void> {
     await super.incomingDelPacket(client, packet);
+    this.unrouted.delete(incomingKey(client.id, packet.messageId!));
     this.sql.delIncoming!.run({ client: client.id, messageId: packet.messageId! });
   }
 
