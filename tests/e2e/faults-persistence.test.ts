@@ -52,7 +52,7 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
         if (received.length === 5) resolve();
       }),
     );
-    await Promise.race([allFive, Bun.sleep(10_000)]);
+    await Promise.race([allFive, Bun.sleep(20_000)]);
     expect(received).toEqual(["reading-1", "reading-2", "reading-3", "reading-4", "reading-5"]);
     // The restored subscription also matches new messages.
     const live = new Promise<string>((resolve) => back.once("message", (_t, payload) => resolve(payload.toString())));

