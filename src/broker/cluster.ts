@@ -30,8 +30,11 @@ export interface Cluster extends ClusterView {
   readonly aedesOptions: AedesOptions;
   /** Watches the broker once it runs: node heartbeats, errors, and Redis loss. */
   attach(aedes: Aedes): void;
-  /** Closes the Redis connections; call after the broker closed. */
-  close(): Promise<void>;
+  /**
+   * Stops the broker (`closeBroker`), then the Redis connections. With Redis away the broker gets
+   * SHUTDOWN_WITHOUT_REDIS_MS (aedes would wait for ever on session writes); the caller then exits.
+   */
+  shutdown(closeBroker: () => Promise<void>): Promise<void>;
 }
 
 interface DisconnectableClient {
@@ -45,6 +48,8 @@ export class RedisUnreachableError extends Error {}
 export const DEFAULT_CLUSTER_HEARTBEAT_MS = 5_000;
 /** While Redis is away, reconnect this often (ioredis keeps retrying for ever). */
 const REDIS_RETRY_MS = 250;
+/** How long a shutdown waits for the broker to close while Redis is away. */
+const SHUTDOWN_WITHOUT_REDIS_MS = 1_000;
 /** MQTT 5 DISCONNECT reason 0x89, "Server busy": the node cannot serve until Redis is back. */
 const SERVER_BUSY = 0x89;
 
@@ -164,10 +169,20 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
       };
       // Without a listener an 'error' event would end the process; a failed Redis write is logged instead.
-      (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => log.warn(`cluster: ${error.message}`));
+      (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => {
+        if (!closing) log.warn(`cluster: ${error.message}`);
+      });
     },
-    async close() {
+    async shutdown(closeBroker) {
       closing = true;
+      if (!redisUp) {
+        // aedes would wait for ever on the Redis writes of closing sessions: give it a moment, no
+        // more, and leave the connections as they are (dropping them would fail those writes with
+        // errors on the way out); the process ends right after.
+        await Promise.race([closeBroker(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WITHOUT_REDIS_MS))]);
+        return;
+      }
+      await closeBroker();
       for (const connection of connections) connection.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
+import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
 
 export interface EchoOptions {
@@ -110,8 +111,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     echo(client, payload, packet);
   });
 
-  const granted = await client.subscribeAsync(pingTopic, { qos });
-  if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pingTopic}`);
+  await subscribeAll(client, [pingTopic], qos);
   log.info(`Subscribed to ${pingTopic}; echoing to ${pongTopic}.`);
   if (isDebugEnabled()) log.debug(`connected as ${options.connection.clientId} in ${connection.timing.connackMs.toFixed(1)} ms`);
 

@@ -272,9 +272,9 @@ export default defineCommand({
     if (reliability.storage) log.info(`Keeping retained messages, subscriptions and sessions in ${reliability.storage} (SQLite).`);
     onShutdownSignal(async (signal) => {
       log.info(`${signal}: stopping the broker (no new connections; delivering what is in flight for up to ${reliability.drainTimeoutMs / 1000} s).`);
-      await broker.close({ drainMs: reliability.drainTimeoutMs });
+      const close = () => broker.close({ drainMs: reliability.drainTimeoutMs });
+      await (cluster ? cluster.shutdown(close) : close());
       await reliability.closePersistence();
-      await cluster?.close();
       log.info("Broker stopped.");
       process.exit(ExitCode.ok);
     });
