@@ -10,6 +10,8 @@ export interface SubOptions {
   /** Topic filters, wildcards allowed. */
   filters: string[];
   qos: QoS;
+  /** Clear each retained message received by publishing an empty retained message to its topic. */
+  removeRetained?: boolean;
 }
 
 export interface SubHandle {
@@ -29,9 +31,10 @@ export async function startSub(options: SubOptions, onMessage: (message: Receive
     ...options.connection,
     prepareClient(client) {
       options.connection.prepareClient?.(client);
-      client.on("message", (topic, payload, packet) =>
-        onMessage({ topic, payload, qos: packet.qos, retain: packet.retain, messageId: packet.messageId, properties: packet.properties }),
-      );
+      client.on("message", (topic, payload, packet) => {
+        if (options.removeRetained && packet.retain && payload.length > 0) client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true });
+        onMessage({ topic, payload, qos: packet.qos, retain: packet.retain, messageId: packet.messageId, properties: packet.properties });
+      });
     },
   });
   const granted = await subscribeEach(connection.client, options.filters, options.qos);

@@ -183,6 +183,31 @@ describe("sub", () => {
     });
   }
 
+  test("-T filters topics out, --retained-only stops at the first live message, --remove-retained clears, -E only subscribes", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    for (const topic of ["r/a", "r/b", "r/skip"]) expect(await tools.pub("-t", topic, "-m", `kept ${topic}`, "-r", "-q", "1").waitExit()).toBe(0);
+    const retainedOnly = await tools.sub("-t", "r/#", "-T", "r/skip", "--retained-only", "-v");
+    await retainedOnly.waitForCount(/^r\/. kept/, 2);
+    expect(await tools.pub("-t", "r/live", "-m", "now").waitExit()).toBe(0);
+    expect(await retainedOnly.waitExit()).toBe(0);
+    expect(retainedOnly.stdoutLines.sort()).toEqual(["r/a kept r/a", "r/b kept r/b"]);
+
+    const remover = tools.subPlain("-t", "r/#", "--remove-retained", "-C", "3", "-q", "1");
+    expect(await remover.waitExit()).toBe(0);
+    expect(remover.stdoutLines).toHaveLength(3);
+    const after = tools.subPlain("-t", "r/#", "-W", "0.5");
+    expect(await after.waitExit()).toBe(27);
+    expect(after.stdoutLines).toEqual([]);
+
+    const id = `only-subscribe-${Date.now()}`;
+    expect(await tools.subPlain("-E", "-i", id, "-c", "-q", "1", "-t", "q/x").waitExit()).toBe(0);
+    expect(await tools.pub("-t", "q/x", "-m", "queued", "-q", "1").waitExit()).toBe(0);
+    const back = tools.subPlain("-i", id, "-c", "-q", "1", "-t", "q/x", "-C", "1");
+    expect(await back.waitExit()).toBe(0);
+    expect(back.stdoutLines).toEqual(["queued"]);
+  });
+
   test("binary payloads as hex, base64 and JSON; -F codes", async () => {
     const { port } = await startBroker();
     const tools = ours(port, "5");
