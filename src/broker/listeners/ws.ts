@@ -28,6 +28,15 @@ export class WebSocketDuplex extends Duplex {
   /** Incoming data is pushed as it arrives (see receive). */
   override _read(): void {}
 
+  /**
+   * read() without a size must return all buffered data (Node's contract, which aedes relies on), but
+   * Bun's Readable returns only the first pushed chunk. MQTT.js sends a packet as several WebSocket
+   * messages, so aedes would parse a piece, wait for a 'readable' that never comes, and stall.
+   */
+  override read(size?: number): Buffer | null {
+    return super.read(size ?? (this.readableLength || undefined));
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.send(chunk, callback);
   }
