@@ -15,6 +15,8 @@ const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   passwd: () => import("./commands/passwd").then((m) => m.default),
   bench: () => import("./commands/bench").then((m) => m.default),
   cluster: () => import("./commands/cluster").then((m) => m.default),
+  pub: () => import("./commands/pub").then((m) => m.default),
+  sub: () => import("./commands/sub").then((m) => m.default),
 };
 
 const main = defineCommand({

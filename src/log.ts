@@ -16,11 +16,17 @@ const TAGS: Record<string, [string, string]> = {
   trace: ["trace", "\x1b[90m"],
 };
 
+// sub and pub keep stdout for payloads only; their messages for people all go to stderr.
+let everythingToStderr = false;
+export function logToStderrOnly(): void {
+  everythingToStderr = true;
+}
+
 const oneLineReporter: ConsolaReporter = {
   log(logObj: LogObject) {
     const text = logObj.args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(" ");
     const tag = TAGS[logObj.type];
-    const toStderr = logObj.level <= 1;
+    const toStderr = everythingToStderr || logObj.level <= 1;
     const stream = toStderr ? process.stderr : process.stdout;
     if (!tag) {
       stream.write(text + "\n");

@@ -19,6 +19,11 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   connectRetryMs: number;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /**
+   * Called with each new client before it sends CONNECT: listeners attached here see messages a
+   * resumed session delivers right after CONNACK, before connect() returns.
+   */
+  prepareClient?: (client: MqttClient) => void;
   /** Extra MQTT.js options a role needs (will, ...); MQTT 5 properties in them are dropped under 3.1.1. */
   extra?: IClientOptions;
 }
@@ -146,6 +151,7 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
         ? { ...extra?.properties, sessionExpiryInterval: options.sessionExpirySec }
         : extra?.properties,
   });
+  options.prepareClient?.(client);
   const stream = client.stream as unknown as NodeJS.EventEmitter & { setNoDelay?: (on: boolean) => void };
   stream.setNoDelay?.(true);
   const markTransport = () => (transportMs = performance.now() - started);

@@ -50,6 +50,8 @@ export interface PingHandle {
   readonly connection: Connection;
   /** Resolves when --count probes are done (answered or timed out). */
   readonly finished: Promise<PingSummary>;
+  /** Counts so far, for a live status line. */
+  progress(): { transmitted: number; received: number; duplicates: number };
   /** Stops probing now (Ctrl-C); probes still unanswered count as lost. */
   stop(): Promise<PingSummary>;
 }
@@ -78,6 +80,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   let stopped = false;
   let sendTimer: ReturnType<typeof setTimeout> | undefined;
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
+  let lingerTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveFinished!: (summary: PingSummary) => void;
   const finished = new Promise<PingSummary>((resolve) => (resolveFinished = resolve));
 
@@ -97,8 +100,15 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     else highestAnsweredSeq = probe.seq;
     rtt.record(rttMs);
     listener.echo?.(probe, rttMs, late);
-    if (count !== undefined && transmitted >= count && rtt.count + lost >= count) finish();
+    finishWhenAllAccounted();
   });
+
+  // With --count, finish once every probe is answered or lost, lingering as long as the slowest echo
+  // took, so that a duplicate of the last probe is still counted.
+  const finishWhenAllAccounted = () => {
+    if (count === undefined || transmitted < count || rtt.count + lost < count) return;
+    lingerTimer ??= setTimeout(finish, rtt.count ? Math.min(timeoutMs, rtt.maxMs) : 0);
+  };
 
   const granted = await client.subscribeAsync(pongTopic, publishOptions);
   if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pongTopic}`);
@@ -112,7 +122,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
         listener.lost?.(probe);
       }
     }
-    if (count !== undefined && transmitted >= count && rtt.count + lost >= count) finish();
+    finishWhenAllAccounted();
   };
 
   const sendProbe = () => {
@@ -160,6 +170,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     stopped = true;
     clearTimeout(sendTimer);
     clearInterval(sweepTimer);
+    clearTimeout(lingerTimer);
     finalSummary = summary();
     resolveFinished(finalSummary);
     return finalSummary;
@@ -173,6 +184,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   return {
     connection,
     finished,
+    progress: () => ({ transmitted, received: rtt.count, duplicates }),
     async stop() {
       const result = finish();
       await connection.end();

@@ -31,7 +31,12 @@ export const connectionArgs = {
   verbose: { type: "boolean", description: "Debug output (same as --debug)" },
 } as const satisfies ArgsDef;
 
-type ConnectionArgValues = { [K in keyof typeof connectionArgs]?: string | boolean };
+/** mosquitto_pub/mosquitto_sub's -c, for pub and sub (ping has its own -c, the count). */
+export const keepSessionArg = {
+  "disable-clean-session": { type: "boolean", alias: "c", description: "Keep the session for --client-id (same as --no-clean)" },
+} as const satisfies ArgsDef;
+
+type ConnectionArgValues = { [K in keyof typeof connectionArgs | keyof typeof keepSessionArg]?: string | boolean };
 
 const PROTOCOLS = { "5": 5, "3.1.1": 4, mqttv5: 5, mqttv311: 4, "311": 4, "4": 4 } as const;
 
@@ -44,7 +49,7 @@ export function toConnectionOptions(args: ConnectionArgValues, role: string, env
   const scheme = tls ? "mqtts" : "mqtt";
   const url = args.url ? checkUrl(String(args.url)) : `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`;
   const protocol = parseChoiceFlag("protocol", String(args.protocol), Object.keys(PROTOCOLS) as (keyof typeof PROTOCOLS)[]);
-  const clean = args.clean !== false;
+  const clean = args.clean !== false && !args["disable-clean-session"];
   let sessionExpirySec = args["session-expiry"] === undefined ? undefined : sessionExpiryFlag(String(args["session-expiry"]));
   // As mosquitto's clients do: a session kept on purpose should outlive the connection under MQTT 5 too.
   if (!clean && sessionExpirySec === undefined) sessionExpirySec = SESSION_NEVER_EXPIRES;

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
-import { startEcho } from "../clients/echo";
+import { startEcho, type EchoOptions } from "../clients/echo";
 import { ExitCode } from "../core/exit-codes";
-import { log, setLogLevel } from "../log";
+import { echoJson } from "../core/message-format";
+import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions } from "./client-args";
 import { onShutdownSignal, qosFlag, topicFlag } from "./common-args";
 import { exitOnConnectionError } from "./client-run";
@@ -9,22 +10,27 @@ import { exitOnConnectionError } from "./client-run";
 export const echoArgs = {
   ...connectionArgs,
   "ping-topic": { type: "string", description: "Topic to listen on", default: "/ping" },
-  "pong-topic": { type: "string", description: "Topic to answer on", default: "/pong" },
+  "pong-topic": { type: "string", description: "Topic to answer on (unless a request names a Response Topic)", default: "/pong" },
   qos: { type: "string", alias: "q", description: "QoS of the subscription and the answers: 0, 1 or 2", default: "0" },
+  json: { type: "boolean", description: "One JSON object per echoed message on stdout, nothing else there" },
   quiet: { type: "boolean", description: "Do not log each message" },
 } as const;
 
 export default defineCommand({
-  meta: { name: "echo", description: "Subscribe to /ping and republish every payload unchanged to /pong" },
+  meta: { name: "echo", description: "Subscribe to /ping and republish every payload unchanged to /pong (or to its Response Topic)" },
   args: echoArgs,
   async run({ args }) {
     setLogLevel({ verbose: args.verbose || args.debug });
-    const options = {
+    const json = Boolean(args.json);
+    if (json) logToStderrOnly(); // stdout carries the JSON lines only
+    const writeLine = (line: string) => process.stdout.write(line + "\n");
+    const options: EchoOptions = {
       connection: toConnectionOptions(args, "echo"),
       pingTopic: topicFlag("ping-topic", String(args["ping-topic"])),
       pongTopic: topicFlag("pong-topic", String(args["pong-topic"])),
       qos: qosFlag(String(args.qos)),
-      logMessages: !args.quiet,
+      logMessages: !args.quiet && !json,
+      onEcho: json ? (echo) => writeLine(echoJson(echo, performance.timeOrigin + performance.now())) : undefined,
     };
     const echo = await exitOnConnectionError(() => startEcho(options));
     echo.connection.onLost((reason) => {

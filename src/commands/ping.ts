@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
-import { formatSummary, summaryJson } from "../core/ping-report";
+import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
 import { parseIntegerFlag } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions } from "./client-args";
@@ -49,6 +49,7 @@ const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value)
  */
 export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
   const perProbe = !output.quiet;
+  let lastRttMs: number | undefined;
   const ping = await exitOnConnectionError(() =>
     startPing(options, {
       sent(probe) {
@@ -56,6 +57,7 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
         if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
       },
       echo(probe, rttMs, outOfOrder) {
+        lastRttMs = rttMs;
         if (output.json) {
           if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
           return;
@@ -77,7 +79,21 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
     }),
   );
 
+  // ping --quiet on a terminal keeps one status line up to date (never in a pipe or with --json).
+  const live = output.quiet && !output.json && Boolean(process.stdout.isTTY);
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
+  if (live) {
+    const draw = () => {
+      const { transmitted, received, duplicates } = ping.progress();
+      process.stdout.write(`\r\x1b[2K${formatStatusLine({ transmitted, received, duplicates, lastRttMs })}`);
+    };
+    statusTimer = setInterval(draw, 250);
+  }
   const report = async (summary: PingSummary, status: number) => {
+    if (statusTimer) {
+      clearInterval(statusTimer);
+      process.stdout.write("\r\x1b[2K");
+    }
     if (output.json) writeJson(summaryJson(summary));
     else for (const line of formatSummary(summary)) log.log(line);
     await beforeExit?.();

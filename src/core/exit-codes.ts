@@ -13,4 +13,6 @@ export const ExitCode = {
   listen: 4,
   /** broker --cluster: Redis could not be reached at start. */
   clusterRedis: 5,
+  /** sub -W: the time ran out before -C messages came (mosquitto_sub's status). */
+  subTimeout: 27,
 } as const;

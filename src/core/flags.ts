@@ -14,41 +14,64 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) =>
  * naming the first unknown or incomplete flag.
  */
 export function checkFlags(rawArgs: string[], definitions: Record<string, FlagDefinition>): Set<string> {
-  const byName = new Map<string, FlagDefinition & { key: string }>();
   const given = new Set<string>();
+  scanFlags(rawArgs, definitions, (key) => given.add(key));
+  return given;
+}
+
+/**
+ * Every value given to a flag, in order, under any of its names: citty keeps only the last of a
+ * repeated flag, but `sub -t a -t b` and `--user-property` need them all.
+ */
+export function flagValues(rawArgs: string[], definitions: Record<string, FlagDefinition>, key: string): string[] {
+  const values: string[] = [];
+  scanFlags(rawArgs, definitions, (found, value) => {
+    if (found === key && value !== undefined) values.push(value);
+  });
+  return values;
+}
+
+/** Walks the flags as citty reads them, calling `seen` with each one's definition key and value. */
+function scanFlags(
+  rawArgs: string[],
+  definitions: Record<string, FlagDefinition>,
+  seen: (key: string, value: string | undefined) => void,
+): void {
+  const byName = new Map<string, [string, FlagDefinition]>();
   for (const [key, definition] of Object.entries(definitions)) {
     if (definition.type === "positional") continue;
-    byName.set(camel(key), { ...definition, key });
+    byName.set(camel(key), [key, definition]);
     const aliases = definition.alias === undefined ? [] : [definition.alias].flat();
-    for (const alias of aliases) byName.set(alias, { ...definition, key });
+    for (const alias of aliases) byName.set(alias, [key, definition]);
   }
   const positionalCount = Object.values(definitions).filter((d) => d.type === "positional").length;
   let positionalsSeen = 0;
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
-    if (token === "--") return given;
+    if (token === "--") return;
     if (!token.startsWith("-") || token === "-") {
       if (++positionalsSeen > positionalCount) throw new UsageError(`unexpected argument "${token}"`);
       continue;
     }
     const [flag, inlineValue] = splitOnce(token.replace(/^--?/, ""), "=");
-    let definition = byName.get(token.startsWith("--") ? camel(flag) : flag);
-    if (!definition && flag.startsWith("no-")) {
+    let entry = byName.get(token.startsWith("--") ? camel(flag) : flag);
+    if (!entry && flag.startsWith("no-")) {
       const negated = byName.get(camel(flag.slice(3)));
-      if (negated?.type === "boolean") definition = negated;
+      if (negated?.[1].type === "boolean") entry = negated;
     }
-    if (!definition) throw new UsageError(`unknown option "${token.split("=")[0]}"`);
-    given.add(definition.key);
+    if (!entry) throw new UsageError(`unknown option "${token.split("=")[0]}"`);
+    const [key, definition] = entry;
     const takesValue = definition.type !== "boolean";
+    let value = inlineValue;
     if (takesValue && inlineValue === undefined) {
       if (i + 1 >= rawArgs.length) throw new UsageError(`option "${token}" needs a value`);
-      i++;
+      value = rawArgs[++i];
     }
     if (!takesValue && inlineValue !== undefined && !["true", "false"].includes(inlineValue)) {
       throw new UsageError(`option "${token.split("=")[0]}" takes no value`);
     }
+    seen(key, value);
   }
-  return given;
 }
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {

@@ -69,3 +69,11 @@ export function summaryJson(summary: SummaryInput): Record<string, unknown> {
     connectMs: { transport: round(summary.connect.transportMs), connack: round(summary.connect.connackMs) },
   };
 }
+
+/** The live one-line status ping --quiet keeps redrawing on a terminal. */
+export function formatStatusLine(status: { transmitted: number; received: number; duplicates: number; lastRttMs?: number }): string {
+  const loss = lossPercent(status.transmitted, status.received);
+  const last = status.lastRttMs === undefined ? "-" : formatMs(status.lastRttMs);
+  const dups = status.duplicates ? `, ${status.duplicates} dup` : "";
+  return `${status.transmitted} sent, ${status.received} received${dups}, ${formatPercent(loss)} unanswered, last rtt ${last}`;
+}

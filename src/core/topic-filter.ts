@@ -1,0 +1,13 @@
+/** Topic filter rules (MQTT 3.1.1 §4.7, MQTT 5 §4.7). No I/O here. */
+
+/** Why a filter is not valid, or undefined when it is: # only alone in the last level, + alone in a level. */
+export function filterProblem(filter: string): string | undefined {
+  if (filter.length === 0) return "a topic filter must not be empty";
+  const levels = filter.split("/");
+  for (let index = 0; index < levels.length; index++) {
+    const level = levels[index]!;
+    if (level.includes("#") && (level !== "#" || index !== levels.length - 1)) return "# must be a whole level and the last one";
+    if (level.includes("+") && level !== "+") return "+ must be a whole level";
+  }
+  return undefined;
+}

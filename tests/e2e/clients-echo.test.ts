@@ -1,0 +1,64 @@
+// echo as a responder: MQTT 5 request/response, several echoers, many pingers, --json, --qos.
+import { describe, expect, test } from "bun:test";
+import { pingpong, Proc, startBroker, testWithPrograms } from "./harness";
+
+describe("echo", () => {
+  testWithPrograms(["mosquitto_rr"], "mosquitto_rr's MQTT 5 request is answered on its Response Topic with its Correlation Data", async () => {
+    const { port } = await startBroker();
+    const echo = pingpong("echo", "-p", String(port), "--json");
+    await echo.waitFor(/Subscribed to \/ping/);
+    const rr = new Proc(["mosquitto_rr", "-h", "127.0.0.1", "-p", String(port), "-V", "5", "-t", "/ping", "-e", "reply/topic", "-m", "hi", "-W", "10"]);
+    expect(await rr.waitExit(15_000)).toBe(0);
+    expect(rr.stdoutLines).toEqual(["hi"]);
+    const withCorrelation = new Proc([
+      "mosquitto_rr", "-h", "127.0.0.1", "-p", String(port), "-V", "5", "-t", "/ping", "-e", "reply/other",
+      "-m", "with correlation", "-D", "publish", "correlation-data", "req-42", "-F", "%p|%D", "-W", "10",
+    ]);
+    expect(await withCorrelation.waitExit(15_000)).toBe(0);
+    expect(withCorrelation.stdoutLines).toEqual(["with correlation|req-42"]);
+    // --json: one line per echoed message on stdout, nothing else there.
+    await echo.waitForCount(/^\{/, 2);
+    const records = echo.stdoutLines.map((line) => JSON.parse(line));
+    expect(records.map(({ type, topic, payload, payloadlen }) => ({ type, topic, payload, payloadlen }))).toEqual([
+      { type: "echo", topic: "reply/topic", payload: "hi", payloadlen: 2 },
+      { type: "echo", topic: "reply/other", payload: "with correlation", payloadlen: 16 },
+    ]);
+    expect(records[1].correlation_data_hex).toBe(Buffer.from("req-42").toString("hex"));
+  });
+
+  test("a request from our pub with --response-topic is answered there, correlation data intact", async () => {
+    const { port } = await startBroker();
+    const echo = pingpong("echo", "-p", String(port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    const sub = pingpong("sub", "-p", String(port), "-t", "answers/me", "-C", "1", "-F", "%t %p %D", "-d");
+    await sub.waitFor(/subscribed to answers\/me/);
+    const pub = pingpong("pub", "-p", String(port), "-t", "/ping", "-m", "question", "--response-topic", "answers/me", "--correlation-data", "c0ffee");
+    expect(await pub.waitExit()).toBe(0);
+    expect(await sub.waitExit()).toBe(0);
+    expect(sub.stdoutLines).toEqual(["answers/me question c0ffee"]);
+    await echo.waitFor(/^Publishing question on answers\/me\.$/);
+  });
+
+  test("two echoers answer each probe twice: ping counts the duplicates", async () => {
+    const { port } = await startBroker();
+    const echoes = [pingpong("echo", "-p", String(port)), pingpong("echo", "-p", String(port))];
+    for (const echo of echoes) await echo.waitFor(/Subscribed to \/ping/);
+    const ping = pingpong("ping", "-p", String(port), "-c", "5", "-I", "100ms", "--json");
+    expect(await ping.waitExit(15_000)).toBe(0);
+    const objects = ping.stdoutLines.filter(Boolean).map((line) => JSON.parse(line));
+    const summary = objects.at(-1);
+    expect(summary).toMatchObject({ type: "summary", transmitted: 5, received: 5, duplicates: 5, lossPercent: 0 });
+    expect(objects.filter((object) => object.type === "duplicate")).toHaveLength(5);
+  });
+
+  test("one echo at QoS 2 serves several pingers at once, each seeing only its own echoes", async () => {
+    const { port } = await startBroker();
+    const echo = pingpong("echo", "-p", String(port), "-q", "2", "--quiet");
+    await echo.waitFor(/Subscribed to \/ping/);
+    const pings = [1, 2, 3].map(() => pingpong("ping", "-p", String(port), "-c", "10", "-I", "30ms", "-q", "2", "--quiet"));
+    for (const ping of pings) {
+      expect(await ping.waitExit(20_000)).toBe(0);
+      expect(ping.output()).toContain("10 probes transmitted, 10 received, 0 duplicates");
+    }
+  });
+});

@@ -1,0 +1,251 @@
+// pub and sub as twins of mosquitto_pub / mosquitto_sub: ours against mosquitto, theirs against ours.
+import { describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BINARY, pingpong, Proc, startBroker, startMosquitto, testWithPrograms } from "./harness";
+
+const VERSIONS = [
+  { name: "3.1.1", ours: "3.1.1", mosquitto: "mqttv311" },
+  { name: "5", ours: "5", mosquitto: "mqttv5" },
+] as const;
+
+/** What mosquitto_sub -d writes to stdout besides the messages. */
+const MOSQUITTO_DEBUG = /^(Client |Subscribed \(mid)/;
+
+const stdoutBytes = (proc: Proc) => Buffer.concat(proc.stdoutChunks);
+
+function randomFile(bytes: number): { path: string; content: Buffer } {
+  const content = randomBytes(bytes);
+  const path = join(mkdtempSync(join(tmpdir(), "pingpong-bin-")), "payload.bin");
+  writeFileSync(path, content);
+  return { path, content };
+}
+
+/** Our pub and sub, pointed at a broker on 127.0.0.1:port with one protocol version. */
+function ours(port: number, version: string) {
+  const common = ["-h", "127.0.0.1", "-p", String(port), "-V", version];
+  return {
+    pub: (...args: string[]) => pingpong("pub", ...common, ...args),
+    /** Starts sub and resolves once every filter is subscribed. */
+    sub: async (...args: string[]) => {
+      const proc = pingpong("sub", ...common, "-d", ...args);
+      const filters = args.filter((_, i) => args[i - 1] === "-t");
+      await proc.waitForCount(/^debug: subscribed to /, filters.length);
+      return proc;
+    },
+    subPlain: (...args: string[]) => pingpong("sub", ...common, ...args),
+  };
+}
+
+/** mosquitto_pub and mosquitto_sub, pointed at a broker on 127.0.0.1:port with one protocol version. */
+function theirs(port: number, version: string) {
+  const common = ["-h", "127.0.0.1", "-p", String(port), "-V", version];
+  return {
+    pub: (...args: string[]) => new Proc(["mosquitto_pub", ...common, ...args]),
+    sub: async (...args: string[]) => {
+      // stdbuf: mosquitto_sub's stdout is block-buffered in a pipe, and its -d lines tell us it subscribed.
+      const proc = new Proc(["stdbuf", "-oL", "mosquitto_sub", ...common, "-d", ...args]);
+      await proc.waitFor(/received SUBACK/);
+      return proc;
+    },
+    subPlain: (...args: string[]) => new Proc(["mosquitto_sub", ...common, ...args]),
+  };
+}
+
+type Tools = ReturnType<typeof ours>;
+
+/**
+ * The behaviours both directions must show: retained, QoS 2, wildcards, -C, -W exit 27, and a random
+ * binary file byte-exact. `debugLines` drops -d output, which mosquitto_sub writes to stdout.
+ */
+async function exercise(tools: Tools, debugLines: RegExp): Promise<void> {
+  const payloadLines = (proc: Proc) => proc.stdoutLines.filter((line) => !debugLines.test(line));
+
+  // Retained: a subscriber that comes later gets it, flagged retained; -R hides it.
+  expect(await tools.pub("-t", "pp/retained", "-m", "kept for later", "-r", "-q", "1").waitExit()).toBe(0);
+  const late = await tools.sub("-t", "pp/retained", "-C", "1", "-F", "%r %t %p");
+  expect(await late.waitExit()).toBe(0);
+  expect(payloadLines(late)).toEqual(["1 pp/retained kept for later"]);
+  const skipping = await tools.sub("-t", "pp/retained", "-R", "-W", "1");
+  expect(await skipping.waitExit()).toBe(27); // -W: the time ran out, as mosquitto_sub's status
+  expect(payloadLines(skipping)).toEqual([]);
+
+  // QoS 2 end to end, and wildcards: + and # match, a sibling does not.
+  const wild = await tools.sub("-t", "pp/+/temp", "-t", "pp/house/#", "-q", "2", "-C", "3", "-F", "%q %t %p");
+  for (const [topic, message] of [["pp/kitchen/temp", "21.5"], ["pp/kitchen/humidity", "skip me"], ["pp/house/a/b", "deep"], ["pp/garden/temp", "12"]]) {
+    expect(await tools.pub("-t", topic!, "-m", message!, "-q", "2").waitExit()).toBe(0);
+  }
+  expect(await wild.waitExit()).toBe(0); // -C 3: exit after the third message
+  expect(payloadLines(wild)).toEqual(["2 pp/kitchen/temp 21.5", "2 pp/house/a/b deep", "2 pp/garden/temp 12"]);
+
+  // A random binary file, byte for byte, through -f and sub -C 1 -N. It is retained, so the sub
+  // needs no -d to know when it may start, and stdout holds the payload alone.
+  const { path, content } = randomFile(64 * 1024);
+  expect(await tools.pub("-t", "pp/binary", "-f", path, "-q", "1", "-r").waitExit()).toBe(0);
+  const binary = tools.subPlain("-t", "pp/binary", "-C", "1", "-N", "-q", "1");
+  expect(await binary.waitExit()).toBe(0);
+  expect(stdoutBytes(binary).length).toBe(content.length);
+  expect(Buffer.compare(stdoutBytes(binary), content)).toBe(0);
+  expect(await tools.pub("-t", "pp/binary", "-n", "-r").waitExit()).toBe(0);
+
+  // Clean up the retained message (an empty retained message removes it).
+  expect(await tools.pub("-t", "pp/retained", "-n", "-r").waitExit()).toBe(0);
+}
+
+describe("our pub and sub against Debian's mosquitto", () => {
+  for (const version of VERSIONS) {
+    testWithPrograms(["mosquitto"], `MQTT ${version.name}: retained, QoS 2, wildcards, -C, -W 27, binary file byte-exact`, async () => {
+      const { port } = await startMosquitto();
+      await exercise(ours(port, version.ours), /^debug: /);
+    }, 60_000);
+  }
+});
+
+describe("mosquitto_pub and mosquitto_sub against our broker", () => {
+  for (const version of VERSIONS) {
+    testWithPrograms(["mosquitto_pub", "mosquitto_sub", "stdbuf"], `MQTT ${version.name}: retained, QoS 2, wildcards, -C, -W 27, binary file byte-exact`, async () => {
+      const { port } = await startBroker();
+      await exercise(theirs(port, version.mosquitto) as unknown as Tools, MOSQUITTO_DEBUG);
+    }, 60_000);
+  }
+});
+
+describe("pub", () => {
+  test("-l publishes one message per stdin line; --repeat sends a message N times", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const sub = await tools.sub("-t", "lines", "-C", "5");
+    const pub = new Proc([BINARY, "pub", "-p", String(port), "-t", "lines", "-l", "-q", "1"], { stdin: "pipe" });
+    pub.stdin.write("first line\nsecond");
+    await pub.stdin.flush();
+    pub.stdin.write(" line\nno newline at the end");
+    pub.stdin.end();
+    expect(await pub.waitExit()).toBe(0);
+    expect(await tools.pub("-t", "lines", "-m", "again", "--repeat", "2", "--repeat-delay", "10ms").waitExit()).toBe(0);
+    expect(await sub.waitExit()).toBe(0);
+    expect(sub.stdoutLines).toEqual(["first line", "second line", "no newline at the end", "again", "again"]);
+  });
+
+  test("the will is published when pub vanishes without DISCONNECT", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const watcher = await tools.sub("-t", "status/pub", "-C", "1", "-v");
+    const pub = new Proc([BINARY, "pub", "-p", String(port), "-t", "x", "-l", "--will-topic", "status/pub", "--will-payload", "gone", "-d"], { stdin: "pipe" });
+    await pub.waitFor(/^debug: connected to /);
+    pub.kill("SIGKILL");
+    expect(await watcher.waitExit()).toBe(0);
+    expect(watcher.stdoutLines).toEqual(["status/pub gone"]);
+  });
+
+  test("MQTT 5 properties reach mosquitto_sub and our sub --json; under 3.1.1 they are left out, saying so", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const sub = await tools.sub("-t", "props", "-C", "1", "--json");
+    const properties = ["--content-type", "text/plain", "--user-property", "site=lab", "--user-property", "site=roof", "--message-expiry", "1h", "--response-topic", "props/reply", "--correlation-data", "id-7"];
+    const mosquittoSub = hasMosquittoSub() ? new Proc(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-V", "mqttv5", "-t", "props", "-C", "1", "-F", "%C|%P|%R|%D|%p", "-d"]) : undefined;
+    await mosquittoSub?.waitFor(/received SUBACK/);
+    expect(await tools.pub("-t", "props", "-m", "with properties", ...properties).waitExit()).toBe(0);
+    expect(await sub.waitExit()).toBe(0);
+    const record = JSON.parse(sub.stdoutLines[0]!);
+    expect(record).toMatchObject({ topic: "props", payload: "with properties", payloadlen: 15, qos: 0, retain: 0 });
+    expect(record.properties).toMatchObject({
+      contentType: "text/plain",
+      userProperties: { site: ["lab", "roof"] },
+      responseTopic: "props/reply",
+      correlationData: Buffer.from("id-7").toString("hex"),
+    });
+    expect(record.properties.messageExpiryInterval).toBeGreaterThan(3500);
+    if (mosquittoSub) {
+      expect(await mosquittoSub.waitExit()).toBe(0);
+      expect(mosquittoSub.stdoutLines.filter((line) => !MOSQUITTO_DEBUG.test(line))).toEqual(["text/plain|site:lab site:roof|props/reply|id-7|with properties"]);
+    }
+    const old = pingpong("pub", "-p", String(port), "-V", "3.1.1", "-t", "props", "-m", "plain", "--content-type", "text/plain");
+    expect(await old.waitExit()).toBe(0);
+    expect(old.lines).toEqual(["warning: MQTT 5 properties are left out under MQTT 3.1.1."]);
+  });
+});
+
+describe("sub", () => {
+  for (const [broker, start] of [["our broker", startBroker], ["mosquitto", startMosquitto]] as const) {
+    testWithPrograms(broker === "mosquitto" ? ["mosquitto"] : [], `a persistent session (--client-id, -c) keeps QoS 1 messages while away (${broker})`, async () => {
+      const { port } = await start();
+      const tools = ours(port, "5");
+      const id = `persistent-${Date.now()}`;
+      const first = await tools.sub("-i", id, "-c", "-q", "1", "-t", "away/+");
+      first.kill("SIGINT");
+      expect(await first.waitExit()).toBe(0);
+      expect(await tools.pub("-t", "away/1", "-m", "while you were out", "-q", "1").waitExit()).toBe(0);
+      const back = pingpong("sub", "-p", String(port), "-i", id, "-c", "-q", "1", "-t", "away/+", "-C", "1", "-v");
+      expect(await back.waitExit()).toBe(0);
+      expect(back.stdoutLines).toEqual(["away/1 while you were out"]);
+    });
+  }
+
+  test("binary payloads as hex, base64 and JSON; -F codes", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const payload = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x0a]);
+    const file = join(mkdtempSync(join(tmpdir(), "pingpong-bin-")), "p.bin");
+    writeFileSync(file, payload);
+    const subs = await Promise.all([
+      tools.sub("-t", "bin", "-C", "1", "--hex"),
+      tools.sub("-t", "bin", "-C", "1", "--base64", "-v"),
+      tools.sub("-t", "bin", "-C", "1", "--json"),
+      tools.sub("-t", "bin", "-C", "1", "-F", "%l %x %X %b\\t%%"),
+    ]);
+    expect(await tools.pub("-t", "bin", "-f", file).waitExit()).toBe(0);
+    for (const sub of subs) expect(await sub.waitExit()).toBe(0);
+    expect(subs[0]!.stdoutLines).toEqual(["00ff10800a"]);
+    expect(subs[1]!.stdoutLines).toEqual([`bin ${payload.toString("base64")}`]);
+    expect(JSON.parse(subs[2]!.stdoutLines[0]!)).toMatchObject({ topic: "bin", payloadlen: 5, payload_base64: payload.toString("base64") });
+    expect(subs[3]!.stdoutLines).toEqual([`5 00ff10800a 00FF10800A ${payload.toString("base64")}\t%`]);
+  });
+
+  test("-h is the host (as in mosquitto_sub), --help the usage listing the short flags", async () => {
+    const help = pingpong("sub", "--help");
+    expect(await help.waitExit()).toBe(0);
+    for (const flag of ["-t, --topic", "-C, --count", "-W, --timeout", "-N, --omit-newline", "-R, --skip-retained", "-F, --format", "-h, --host"]) {
+      expect(help.output()).toContain(flag);
+    }
+    const pubHelp = pingpong("pub", "--help");
+    expect(await pubHelp.waitExit()).toBe(0);
+    for (const flag of ["-m, --message", "-f, --file", "-s, --stdin-file", "-l, --stdin-line", "-n, --null-message", "-r, --retain"]) {
+      expect(pubHelp.output()).toContain(flag);
+    }
+    const { port } = await startBroker();
+    const sub = pingpong("sub", "-h", "127.0.0.1", "-p", String(port), "-t", "x", "-W", "0.2");
+    expect(await sub.waitExit()).toBe(27);
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [["pub", "-m", "x"], /-t\/--topic is required/],
+    [["pub", "-t", "a"], /no message given: use exactly one of -m, -f, -s, -l, -n/],
+    [["pub", "-t", "a", "-m", "x", "-n"], /-m and -n together/],
+    [["pub", "-t", "a/#", "-m", "x"], /--topic must not contain wildcards/],
+    [["pub", "-t", "a", "-f", "/nonexistent"], /--file: cannot read "\/nonexistent": no such file/],
+    [["pub", "-t", "a", "-m", "x", "--user-property", "novalue"], /--user-property: "novalue" is not key=value/],
+    [["pub", "-t", "a", "-l", "--repeat", "2"], /--repeat does not go with -l/],
+    [["pub", "-t", "a", "-m", "x", "--will-payload", "bye"], /the will flags need --will-topic/],
+    [["sub"], /-t\/--topic is required/],
+    [["sub", "-t", "a/#/b"], /--topic "a\/#\/b": # must be a whole level and the last one/],
+    [["sub", "-t", "a/b+"], /\+ must be a whole level/],
+    [["sub", "-t", "a", "-F", "%Z"], /--format: unknown format code "%Z"/],
+    [["sub", "-t", "a", "--json", "--hex"], /--json and --hex do not go together/],
+    [["sub", "-t", "a", "-C", "0"], /--count must be an integer ≥ 1/],
+  ];
+  for (const [args, message] of bad) {
+    test(`${args.join(" ")} prints one line and exits 2`, async () => {
+      const proc = pingpong(...args);
+      expect(await proc.waitExit()).toBe(2);
+      const lines = proc.lines.filter((line) => line.trim() !== "");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+    });
+  }
+});
+
+function hasMosquittoSub(): boolean {
+  return Bun.which("mosquitto_sub") !== null && Bun.which("stdbuf") !== null;
+}
