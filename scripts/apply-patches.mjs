@@ -4,12 +4,13 @@
 // Node and Bun both run it; it needs git (or patch) on PATH only when something must be applied.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-const MARKER = ".mqtt-pingpong-applied.patch";
+// What was applied, kept beside (not inside) the package, so `bun patch` does not see it as a change.
+const appliedDir = join(root, "node_modules", ".mqtt-pingpong-patches");
 
 for (const [spec, patchPath] of Object.entries(manifest.patchedDependencies ?? {})) {
   const at = spec.lastIndexOf("@");
@@ -21,7 +22,8 @@ for (const [spec, patchPath] of Object.entries(manifest.patchedDependencies ?? {
   if (installed !== version) fail(`${name} ${installed} is installed but ${patchPath} is for ${version}`);
 
   const patch = readFileSync(join(root, patchPath), "utf8");
-  const markerPath = join(dir, MARKER);
+  const markerPath = join(appliedDir, `${name.replace("/", "+")}.patch`);
+  mkdirSync(appliedDir, { recursive: true });
   const applied = existsSync(markerPath) ? readFileSync(markerPath, "utf8") : undefined;
   if (applied === patch) continue;
   if (applyPatch(dir, patch, ["--check", "-R"])) {

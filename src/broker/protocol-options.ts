@@ -77,8 +77,9 @@ export function protocolOptions(limits: ProtocolLimits = DEFAULT_PROTOCOL_LIMITS
   } as AedesOptions;
 }
 
-/** Logs, once per client, why a limit closed its connection. */
+/** Logs, once per client, why a limit closed its connection, and MQTT 5 session ends. */
 export function logLimitEvents(aedes: Aedes): void {
+  aedes.on("sessionExpired" as "client", (client: Client) => log.info(`Session of client ${client.id} expired.`));
   aedes.on("connectionError", (client, error) => {
     if (/connection limit reached/.test(error.message)) log.warn(`Refused a connection: ${error.message}.`);
     else if (/connect did not arrive in time/.test(error.message)) log.info(`Closed a connection that sent no CONNECT in time.`);

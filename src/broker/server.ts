@@ -76,9 +76,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       await Promise.all(services.map((service) => service.close()));
       const stopped = Promise.all(listeners.map((listener) => listener.close()));
       await new Promise((resolve) => aedes.close(() => resolve(undefined)));
-      // Connections that never sent CONNECT are not aedes clients yet; close them too.
-      for (const stream of streams) stream.destroy();
-      await stopped;
+      // Connections that never sent CONNECT are not aedes clients yet; close them too. Those aedes
+      // is ending after a DISCONNECT (0x8B) close by themselves within 2 s: destroying them could
+      // drop the DISCONNECT before it is out.
+      const ending = [...streams].filter((stream) => stream.writableEnded && !stream.destroyed);
+      for (const stream of streams) if (!stream.writableEnded) stream.destroy();
+      await Promise.all([stopped, ...ending.map((stream) => new Promise((resolve) => stream.once("close", resolve)))]);
     })());
 
   return { aedes, addresses: listeners.flatMap((listener) => listener.addresses), port: listeners[0]!.port, close };

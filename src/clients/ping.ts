@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { buildProbePayload, formatTimestamp, timestampDecimals, timestampPrefix } from "../core/payload";
 import { RttStats } from "../core/rtt-stats";
@@ -64,7 +66,13 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   const connection = await connect(options.connection);
   const { client } = connection;
   const { pingTopic, pongTopic, intervalMs, timeoutMs, count } = options;
-  const publishOptions = { qos: options.qos };
+  // Under MQTT 5 each probe names the pong topic as its Response Topic and carries this pinger's own
+  // Correlation Data, which echo returns: two pingers sending the same timestamp (started in the same
+  // second, say) then tell their echoes apart. Echoes without it (3.1.1, other echoes) match by payload.
+  const pingerId = connection.protocolVersion === 5 ? randomBytes(8) : undefined;
+  const publishOptions: IClientPublishOptions = pingerId
+    ? { qos: options.qos, properties: { responseTopic: pongTopic, correlationData: pingerId } }
+    : { qos: options.qos };
   const decimals = timestampDecimals(intervalMs);
 
   // Probes waiting for an echo, or answered but kept until their timeout so duplicates are seen.
@@ -84,8 +92,10 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   let resolveFinished!: (summary: PingSummary) => void;
   const finished = new Promise<PingSummary>((resolve) => (resolveFinished = resolve));
 
-  client.on("message", (topic, payload) => {
+  client.on("message", (topic, payload, packet) => {
     if (topic !== pongTopic) return;
+    const correlationData = packet.properties?.correlationData;
+    if (pingerId && Buffer.isBuffer(correlationData) && !pingerId.equals(correlationData)) return; // another pinger's echo
     const probe = pending.get(timestampPrefix(payload));
     if (!probe) return; // another pinger's echo, or one that arrived after its timeout
     if (probe.answered) {
@@ -110,7 +120,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     lingerTimer ??= setTimeout(finish, rtt.count ? Math.min(timeoutMs, rtt.maxMs) : 0);
   };
 
-  const granted = await client.subscribeAsync(pongTopic, publishOptions);
+  const granted = await client.subscribeAsync(pongTopic, { qos: options.qos });
   if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pongTopic}`);
 
   const expire = (now: number) => {

@@ -54,9 +54,15 @@ function asText(payload: Buffer): string | undefined {
 
 /** ISO 8601 in UTC with microseconds, e.g. 2026-11-22T05:52:50.827471Z. */
 export function isoTimestamp(epochMs: number): string {
-  const iso = new Date(Math.floor(epochMs)).toISOString(); // ...T05:52:50.827Z
-  const micros = Math.floor((epochMs % 1) * 1000).toString().padStart(3, "0");
-  return `${iso.slice(0, -1)}${micros}Z`;
+  const epochUs = Math.round(epochMs * 1000); // whole microseconds: no float crumbs in the digits
+  const iso = new Date(Math.floor(epochUs / 1000)).toISOString(); // ...T05:52:50.827Z
+  return `${iso.slice(0, -1)}${String(epochUs % 1000).padStart(3, "0")}Z`;
+}
+
+/** Unix time as mosquitto's %U prints it: seconds.nanoseconds (here to the microsecond). */
+function unixTimestamp(epochMs: number): string {
+  const epochUs = Math.round(epochMs * 1000);
+  return `${Math.floor(epochUs / 1e6)}.${String(epochUs % 1e6).padStart(6, "0")}000`;
 }
 
 /** The message as one JSON object, keys as mosquitto_sub's %j; a payload that is not UTF-8 goes in payload_base64. */
@@ -119,7 +125,7 @@ const CODES: Record<string, (message: ReceivedMessage, epochMs: number) => Buffe
   j: (m, epochMs) => messageJson(m, epochMs),
   J: (m, epochMs) => messageJson(m, epochMs),
   I: (_, epochMs) => new Date(epochMs).toISOString().replace(/\.\d+Z$/, "+0000"),
-  U: (_, epochMs) => `${Math.floor(epochMs / 1000)}.${String(Math.round((epochMs % 1000) * 1e6)).padStart(9, "0")}`,
+  U: (_, epochMs) => unixTimestamp(epochMs),
   A: (m) => (m.properties?.topicAlias === undefined ? "" : String(m.properties.topicAlias)),
   C: (m) => m.properties?.contentType ?? "",
   D: (m) => m.properties?.correlationData ?? "",

@@ -55,10 +55,16 @@ describe("echo", () => {
     const { port } = await startBroker();
     const echo = pingpong("echo", "-p", String(port), "-q", "2", "--quiet");
     await echo.waitFor(/Subscribed to \/ping/);
-    const pings = [1, 2, 3].map(() => pingpong("ping", "-p", String(port), "-c", "10", "-I", "30ms", "-q", "2", "--quiet"));
+    // At 1 s intervals the payload is the Unix second, so pingers started together send the same
+    // payloads: only their MQTT 5 Correlation Data, returned by echo, tells the echoes apart.
+    const pings = [1, 2, 3].map(() => pingpong("ping", "-p", String(port), "-c", "2", "-q", "2", "--json"));
+    const payloads: string[] = [];
     for (const ping of pings) {
       expect(await ping.waitExit(20_000)).toBe(0);
-      expect(ping.output()).toContain("10 probes transmitted, 10 received, 0 duplicates");
+      const objects = ping.stdoutLines.filter(Boolean).map((line) => JSON.parse(line));
+      expect(objects.at(-1)).toMatchObject({ type: "summary", transmitted: 2, received: 2, duplicates: 0 });
+      payloads.push(...objects.filter((object) => object.type === "probe").map((object) => object.payload));
     }
+    expect(new Set(payloads).size).toBeLessThan(payloads.length); // the collision this test is about happened
   });
 });

@@ -1,5 +1,6 @@
 // MQTT.js v5 clients for the protocol tests: connect, and wait for messages or packets by event.
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import { afterEach } from "bun:test";
 
 const open = new Set<MqttClient>();
@@ -11,10 +12,36 @@ afterEach(async () => {
   await Promise.all(clients.map((client) => client.endAsync(true).catch(() => undefined)));
 });
 
-/** Connects an MQTT 5 client (no reconnect) and resolves with it and its CONNACK. */
-export async function connectV5(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; connack: Packet & { properties?: Record<string, unknown>; sessionPresent?: boolean } }> {
+/**
+ * Every packet the broker sent a client, parsed from the socket's bytes. MQTT.js can drop a packet it
+ * parsed but had not handled yet when the connection closes right behind it (a DISCONNECT followed by
+ * the broker closing, for one); what the broker sent is what the tests check.
+ */
+const fromBroker = new WeakMap<MqttClient, { packets: Packet[]; closed: boolean; waiters: Array<() => void> }>();
+
+function open5(url: string, options: IClientOptions): MqttClient {
   const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
   open.add(client);
+  const record = { packets: [] as Packet[], closed: false, waiters: [] as Array<() => void> };
+  const wake = () => record.waiters.splice(0).forEach((resolve) => resolve());
+  const parser = mqttPacket.parser({ protocolVersion: options.protocolVersion ?? 5 });
+  parser.on("packet", (packet) => {
+    record.packets.push(packet as Packet);
+    wake();
+  });
+  parser.on("error", () => {});
+  client.stream.on("data", (chunk: Buffer) => parser.parse(chunk));
+  client.stream.on("close", () => {
+    record.closed = true;
+    wake();
+  });
+  fromBroker.set(client, record);
+  return client;
+}
+
+/** Connects an MQTT 5 client (no reconnect) and resolves with it and its CONNACK. */
+export async function connectV5(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; connack: Packet & { properties?: Record<string, unknown>; sessionPresent?: boolean } }> {
+  const client = open5(url, options);
   const connack = await new Promise<any>((resolve, reject) => {
     client.once("connect", resolve);
     client.once("error", reject);
@@ -25,8 +52,7 @@ export async function connectV5(url: string, options: IClientOptions = {}): Prom
 
 /** Connects and resolves with the CONNACK's reason code even when the broker refuses. */
 export function connackOf(url: string, options: IClientOptions = {}): Promise<{ reasonCode: number; properties?: Record<string, unknown> }> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
-  open.add(client);
+  const client = open5(url, options);
   return new Promise((resolve, reject) => {
     client.once("packetreceive", (packet: any) => {
       if (packet.cmd === "connack") resolve({ reasonCode: packet.reasonCode ?? packet.returnCode, properties: packet.properties });
@@ -42,8 +68,9 @@ export class Inbox {
   private waiters: Array<() => void> = [];
 
   constructor(client: MqttClient) {
-    client.on("message", (_topic, _payload, packet) => {
-      this.messages.push(packet);
+    client.on("message", (topic, _payload, packet) => {
+      // The topic as MQTT.js restored it from a Topic Alias; the packet keeps the wire's.
+      this.messages.push({ ...packet, topic });
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -64,31 +91,25 @@ export class Inbox {
   }
 }
 
-/** Resolves with the DISCONNECT the broker sends, or fails if the connection ends without one. */
-export function disconnectFromBroker(client: MqttClient, timeoutMs = 10_000): Promise<{ reasonCode: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no DISCONNECT within ${timeoutMs} ms`)), timeoutMs);
-    client.on("disconnect", (packet: any) => {
-      clearTimeout(timer);
-      resolve({ reasonCode: packet.reasonCode ?? 0 });
-    });
-    client.once("close", () =>
-      setTimeout(() => {
-        clearTimeout(timer);
-        reject(new Error("connection closed without a DISCONNECT"));
-      }, 50),
-    );
-  });
+/** Resolves with the DISCONNECT the broker sent, or fails if the connection ends without one. */
+export async function disconnectFromBroker(client: MqttClient, timeoutMs = 10_000): Promise<{ reasonCode: number }> {
+  const record = fromBroker.get(client)!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const disconnect = record.packets.find((packet) => packet.cmd === "disconnect") as { reasonCode?: number } | undefined;
+    if (disconnect) return { reasonCode: disconnect.reasonCode ?? 0 };
+    if (record.closed) throw new Error(`connection closed without a DISCONNECT; got ${record.packets.map((p) => p.cmd).join(", ")}`);
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Error(`no DISCONNECT within ${timeoutMs} ms`);
+    await Promise.race([new Promise<void>((resolve) => record.waiters.push(resolve)), Bun.sleep(Math.min(remaining, 250))]);
+  }
 }
 
-/** Resolves when the client's connection is closed. */
-export function closed(client: MqttClient, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!client.connected && client.disconnected) return resolve();
-    const timer = setTimeout(() => reject(new Error(`still connected after ${timeoutMs} ms`)), timeoutMs);
-    client.once("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/** Resolves once `condition()` holds, polling briefly; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
+    await Bun.sleep(5);
+  }
 }
