@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { closed, connectV5, Inbox } from "./mqtt5-client";
+import { connectV5, disconnectFromBroker, Inbox } from "./mqtt5-client";
 import { freePort, Proc, pingpong, startBroker, testWithPrograms } from "./harness";
 
 /** Our broker with a WebSocket listener beside TCP; resolves once both listen. */
@@ -81,11 +81,11 @@ describe("the WebSocket listener", () => {
     socket.close();
   });
 
-  test("stopping the broker closes WebSocket clients", async () => {
+  test("stopping the broker tells WebSocket clients (DISCONNECT 0x8B, server shutting down)", async () => {
     const { broker, wsUrl } = await wsBroker();
     const { client } = await connectV5(wsUrl);
     broker.kill("SIGTERM");
-    await closed(client);
+    expect((await disconnectFromBroker(client)).reasonCode).toBe(0x8b);
     expect(await broker.waitExit()).toBe(0);
   });
 });

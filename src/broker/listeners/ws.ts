@@ -124,7 +124,8 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
             },
           },
         });
-        return { port: server.port!, close: async () => void (await server.stop(true)) };
+        // Not stop(true): that would cut the WebSockets before aedes has said DISCONNECT on them.
+        return { port: server.port!, close: async () => void (await server.stop()) };
       },
       (address) => `ws://${address}${WEBSOCKET_PATH}`,
     );
