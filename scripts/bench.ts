@@ -8,6 +8,7 @@ import { cpus, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "../src/bench/chart";
+import { benchCluster, type ClusterBenchRun } from "../src/bench/cluster";
 
 const { values: flags } = parseArgs({
   options: {
@@ -227,6 +228,15 @@ try {
   await stopAll();
 }
 
+// Cluster over Redis: 1, 2 and 3 `broker --cluster` nodes and one redis-server (src/bench/cluster.ts).
+const clusterRuns: ClusterBenchRun[] = [];
+if (Bun.which("redis-server")) {
+  for (let round = 0; round < rounds; round++) {
+    const counts = round % 2 === 0 ? [1, 2, 3] : [3, 2, 1];
+    clusterRuns.push(...(await benchCluster({ binary, nodeCounts: counts, timing, protocol: flags.protocol!, say: (text) => say(`round ${round + 1}/${rounds} ${text}`) })));
+  }
+} else say("redis-server is not installed: no cluster scenario (apt-get install redis-server)");
+
 // ---- medians, table, files ----
 const median = (values: number[]) => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -311,6 +321,24 @@ const saturation = ["pubsub-q0", "pubsub-q1", "fan-in", "fan-out"].map((id) => {
   const cpu = (target: string, pick: (r: Record<string, any>) => number) => med(id, target, pick).toFixed(0);
   return `| ${id} | ${cpu("ours", (r) => r.brokerCpuPercent)}% | ${cpu("ours", (r) => r.generatorCpu.percentOfCore)}% | ${cpu("mosquitto", (r) => r.brokerCpuPercent)}% | ${cpu("mosquitto", (r) => r.generatorCpu.percentOfCore)}% | ${med(id, "ours", (r) => r.lost)} / ${med(id, "mosquitto", (r) => r.lost)} |`;
 });
+const clusterMedian = (nodes: number, pick: (run: ClusterBenchRun) => number) => median(clusterRuns.filter((run) => run.nodes === nodes).map(pick));
+const clusterLines =
+  clusterRuns.length === 0
+    ? []
+    : [
+        "Cluster over Redis (`broker --cluster`): N nodes and one redis-server on this machine, beside the single process above. " +
+          "Throughput: one 1→1 QoS 0 generator per node (publisher and subscriber on that node), summed; every message still crosses Redis. " +
+          "RTT: one connection on node 1 pinging itself (client → node → Redis → node → client).",
+        "",
+        "| brokers | msg/s (1→1 QoS 0, 16 B) | RTT QoS 0 p50 (ms) | RTT QoS 0 p99 (ms) |",
+        "|---|---:|---:|---:|",
+        `| single process, no Redis | ${fmt(med("pubsub-q0", "ours", rate), "msg/s")} | ${fmt(med("rtt-q0", "ours", (r) => ms(r.latency.p50Us)), "ms")} | ${fmt(med("rtt-q0", "ours", (r) => ms(r.latency.p99Us)), "ms")} |`,
+        ...[1, 2, 3].map(
+          (nodes) =>
+            `| cluster, ${nodes} node${nodes === 1 ? "" : "s"} | ${fmt(clusterMedian(nodes, (run) => run.messagesPerSec), "msg/s")} | ${fmt(clusterMedian(nodes, (run) => run.rttP50Ms), "ms")} | ${fmt(clusterMedian(nodes, (run) => run.rttP99Ms), "ms")} |`,
+        ),
+        "",
+      ];
 const markdown = [
   `# Benchmark: mqtt-pingpong broker vs mosquitto`,
   "",
@@ -330,12 +358,13 @@ const markdown = [
   "|---|---:|---:|---:|---:|---|",
   ...saturation,
   "",
+  ...clusterLines,
   "![latency and throughput](results.svg)",
   "",
 ];
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "results.md"), markdown.join("\n"));
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ date, machine, rounds, durationS, warmupS, protocol: flags.protocol, idleConnections, rows, results }, null, 2) + "\n");
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ date, machine, rounds, durationS, warmupS, protocol: flags.protocol, idleConnections, rows, results, cluster: clusterRuns }, null, 2) + "\n");
 const pick = (id: string, p: string) => ["ours", "mosquitto", "floor"].map((t) => med(id, t, (r) => ms(r.latency[`${p}Us`])));
 writeFileSync(
   join(outDir, "results.svg"),

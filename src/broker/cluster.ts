@@ -6,6 +6,7 @@ import mqemitterRedis from "mqemitter-redis";
 import aedesPersistenceRedis from "aedes-persistence-redis";
 import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core/cluster";
 import { log } from "../log";
+import { setClusterView, type ClusterView } from "./cluster-view";
 
 /**
  * Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
@@ -23,15 +24,10 @@ export interface ClusterOptions {
   heartbeatMs?: number;
 }
 
-export interface Cluster {
-  readonly nodeId: string;
+export interface Cluster extends ClusterView {
   readonly redis: RedisTarget;
   /** mq, persistence, id and heartbeat, for startBroker's `aedes` option. */
   readonly aedesOptions: AedesOptions;
-  /** Whether all Redis connections are up right now. */
-  readonly redisUp: boolean;
-  /** Ids of the nodes heard from within three heartbeats, this one included, sorted. */
-  nodes(): string[];
   /** Watches the broker once it runs: node heartbeats, errors, and Redis loss. */
   attach(aedes: Aedes): void;
   /** Closes the Redis connections; call after the broker closed. */
@@ -148,7 +144,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     heartbeatInterval: heartbeatMs,
   };
 
-  return {
+  const cluster: Cluster = {
     nodeId,
     redis,
     aedesOptions,
@@ -158,6 +154,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     nodes: () => aliveNodes(lastSeen, Date.now(), heartbeatMs),
     attach(aedes) {
       broker = aedes;
+      setClusterView(aedes, cluster);
       // In front of the broker's own preConnect (limits, access): a CONNECT while Redis is away is
       // closed unanswered, so the client retries or moves to another node.
       const running = aedes as unknown as { preConnect: NonNullable<AedesOptions["preConnect"]> };
@@ -174,4 +171,5 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       for (const connection of connections) connection.disconnect();
     },
   };
+  return cluster;
 }

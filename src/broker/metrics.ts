@@ -2,6 +2,7 @@
 import type { Duplex } from "node:stream";
 import type { Aedes } from "aedes";
 import { version } from "../../package.json";
+import { clusterViewOf } from "./cluster-view";
 
 /** One reading of every counter. */
 export interface MetricsSample {
@@ -18,6 +19,8 @@ export interface MetricsSample {
   retainedMessages: number;
   memoryRssBytes: number;
   memoryHeapUsedBytes: number;
+  /** broker --cluster: this node's id, the live nodes (this one included), and whether Redis is up. */
+  cluster?: { nodeId: string; nodes: string[]; redisUp: boolean };
 }
 
 /** Parts of aedes its type declarations leave out. */
@@ -84,6 +87,7 @@ export class BrokerMetrics {
       for await (const _ of aedes.persistence.createRetainedStream("#")) retainedMessages++;
     }
     const memory = process.memoryUsage();
+    const cluster = aedes && clusterViewOf(aedes);
     return {
       version,
       uptimeSec: Math.floor((performance.now() - this.startedAt) / 1000),
@@ -97,6 +101,7 @@ export class BrokerMetrics {
       retainedMessages,
       memoryRssBytes: memory.rss,
       memoryHeapUsedBytes: memory.heapUsed,
+      cluster: cluster ? { nodeId: cluster.nodeId, nodes: cluster.nodes(), redisUp: cluster.redisUp } : undefined,
     };
   }
 }
@@ -119,5 +124,13 @@ export function formatPrometheus(sample: MetricsSample): string {
   metric("retained_messages", "gauge", "Retained messages stored.", sample.retainedMessages);
   metric("memory_rss_bytes", "gauge", "Resident set size of the process.", sample.memoryRssBytes);
   metric("memory_heap_used_bytes", "gauge", "JavaScript heap in use.", sample.memoryHeapUsedBytes);
+  if (sample.cluster) {
+    const { nodeId, nodes, redisUp } = sample.cluster;
+    lines.push("# HELP mqtt_pingpong_cluster_node_info This node's id in the cluster.", "# TYPE mqtt_pingpong_cluster_node_info gauge", `mqtt_pingpong_cluster_node_info{node="${nodeId}"} 1`);
+    metric("cluster_nodes", "gauge", "Nodes heard from within three heartbeats, this one included.", nodes.length);
+    lines.push("# HELP mqtt_pingpong_cluster_node A live node of the cluster.", "# TYPE mqtt_pingpong_cluster_node gauge");
+    for (const node of nodes) lines.push(`mqtt_pingpong_cluster_node{node="${node}"} 1`);
+    metric("cluster_redis_up", "gauge", "1 while this node's Redis connections are up.", redisUp ? 1 : 0);
+  }
   return lines.join("\n") + "\n";
 }

@@ -1,6 +1,10 @@
-// $SYS/broker/... topics, published (retained) every --sys-interval, with mosquitto's topic names.
+// $SYS/broker/... topics, published (retained) every --sys-interval, with mosquitto's topic names;
+// in a cluster, $SYS/<node-id>/broker/... and $SYS/broker/cluster/nodes.
 import type { Aedes } from "aedes";
 import type { BrokerMetrics, MetricsSample } from "./metrics";
+
+/** A cluster's node list, the same from every node, so one retained topic serves them all. */
+const CLUSTER_NODES_TOPIC = "$SYS/broker/cluster/nodes";
 
 /** Topic -> how to read it off a sample. */
 const SYS_TOPICS: Array<[string, (sample: MetricsSample) => string | number]> = [
@@ -25,8 +29,16 @@ export function sysPublisher(metrics: BrokerMetrics, intervalMs: number) {
     const publishAll = async () => {
       const sample = await metrics.sample();
       if (stopped) return;
+      // In a cluster every node's figures would overwrite the others' on one topic: each node uses
+      // $SYS/<node-id>/broker/..., not retained (node ids change with every start; retained copies
+      // of gone nodes would pile up in Redis), next to the retained list of live nodes.
+      const cluster = sample.cluster;
+      const prefix = cluster ? `$SYS/${cluster.nodeId}/` : "$SYS/";
       for (const [topic, read] of SYS_TOPICS) {
-        aedes.publish({ cmd: "publish", topic, payload: Buffer.from(String(read(sample))), qos: 0, retain: true, dup: false }, () => {});
+        aedes.publish({ cmd: "publish", topic: prefix + topic.slice("$SYS/".length), payload: Buffer.from(String(read(sample))), qos: 0, retain: !cluster, dup: false }, () => {});
+      }
+      if (cluster) {
+        aedes.publish({ cmd: "publish", topic: CLUSTER_NODES_TOPIC, payload: Buffer.from(JSON.stringify(cluster.nodes)), qos: 0, retain: true, dup: false }, () => {});
       }
     };
     // The first round goes out as soon as startup is done, not one whole interval later.

@@ -19,6 +19,10 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   connectRetryMs: number;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /** More brokers of one cluster (repeated --url): tried in turn after `url`, while connecting and with `reconnect`. */
+  failoverUrls?: string[];
+  /** --reconnect: after a loss, reconnect every connectRetryMs, to the next broker first, instead of reporting it lost. */
+  reconnect?: boolean;
   /**
    * Called with each new client before it sends CONNECT: listeners attached here see messages a
    * resumed session delivers right after CONNACK, before connect() returns.
@@ -49,14 +53,20 @@ export class ConnectionError extends Error {}
 export interface Connection {
   readonly client: MqttClient;
   readonly timing: ConnectTiming;
-  /** host:port as the user named it, for messages. */
+  /** host:port as the user named it, for messages (with `reconnect`: the broker connected now). */
   readonly target: string;
   readonly protocolVersion: 4 | 5;
-  /** Called once if the connection drops without us ending it. */
+  /** Called once if the connection drops without us ending it (never with `reconnect`). */
   onLost(listener: (reason: string) => void): void;
+  /** With `reconnect`: the connection dropped, and later it is back (on the same broker or another). */
+  onFailover(listener: (event: FailoverEvent) => void): void;
   /** Sends DISCONNECT and closes; the loss listener does not fire. */
   end(): Promise<void>;
 }
+
+export type FailoverEvent =
+  | { kind: "lost"; target: string; reason: string }
+  | { kind: "restored"; target: string; downMs: number };
 
 export function describeTarget(url: string): string {
   try {
@@ -82,7 +92,8 @@ function isTlsRefusal(error: Error & { code?: unknown }): boolean {
  * order. A refused CONNACK (bad credentials, not authorised) is final: retrying cannot fix it.
  */
 export async function connect(options: ConnectionOptions): Promise<Connection> {
-  const target = describeTarget(options.url);
+  const urls = [options.url, ...(options.failoverUrls ?? [])];
+  const target = urls.map(describeTarget).join(", ");
   const deadline = performance.now() + options.connectTimeoutMs;
   let protocolVersion = options.protocolVersion;
   let attempts = 0;
@@ -90,8 +101,12 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
   for (;;) {
     attempts++;
     const remainingMs = deadline - performance.now();
-    const attempt = await attemptConnect(options, protocolVersion, Math.max(1, remainingMs));
-    if (attempt.client) return wrap(attempt.client, { ...attempt.timing!, attempts }, target, protocolVersion);
+    // Several brokers: each attempt goes to the next, and the one that answers comes first.
+    const first = (attempts - 1) % urls.length;
+    const rotated = [...urls.slice(first), ...urls.slice(0, first)];
+    const attemptOptions = { ...options, url: rotated[0]!, failoverUrls: rotated.slice(1) };
+    const attempt = await attemptConnect(attemptOptions, protocolVersion, Math.max(1, remainingMs));
+    if (attempt.client) return wrap(attempt.client, { ...attempt.timing!, attempts }, describeTarget(rotated[0]!), protocolVersion, options);
     const error = attempt.error!;
     if (attempt.refused) {
       if (protocolVersion === 5 && isProtocolRefusal(error)) {
@@ -145,6 +160,9 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
     cert: options.tls?.cert,
     key: options.tls?.key,
     rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+    // --reconnect: MQTT.js reconnects by itself, to these brokers in turn (wrap() turns it on). QoS 0
+    // messages published meanwhile are dropped, not queued, so a gap shows as a gap.
+    ...(options.reconnect ? { servers: [options.url, ...(options.failoverUrls ?? [])].map(serverOf), queueQoSZero: false } : {}),
     ...extra,
     properties:
       v5 && options.sessionExpirySec !== undefined
@@ -179,6 +197,15 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
   });
 }
 
+type Server = NonNullable<IClientOptions["servers"]>[number];
+
+function serverOf(text: string): Server {
+  const url = new URL(text);
+  const protocol = url.protocol.slice(0, -1) as NonNullable<Server["protocol"]>;
+  const defaultPort = protocol === "mqtts" || protocol === "ssl" ? 8883 : protocol === "ws" ? 80 : protocol === "wss" ? 443 : 1883;
+  return { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port ? Number(url.port) : defaultPort, protocol };
+}
+
 /** MQTT 3.1.1 has no properties: strip them (connect and will) for the fallback. */
 function withoutProperties(extra: IClientOptions | undefined): IClientOptions | undefined {
   if (!extra) return extra;
@@ -190,7 +217,7 @@ function withoutProperties(extra: IClientOptions | undefined): IClientOptions | 
   return rest;
 }
 
-function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5): Connection {
+function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5, options: ConnectionOptions): Connection {
   let ending = false;
   let lostListener: ((reason: string) => void) | undefined;
   let lostReason: string | undefined;
@@ -206,19 +233,44 @@ function wrap(client: MqttClient, timing: ConnectTiming, target: string, protoco
     serverDisconnectReason = `the broker sent DISCONNECT (reason 0x${code.toString(16).padStart(2, "0")}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
   });
   // 'close' fires as soon as the socket closes, long before a keepalive would notice.
-  client.on("close", () =>
-    reportLost(`connection to ${target} lost${serverDisconnectReason ? `: ${serverDisconnectReason}` : ""}`),
-  );
+  const lostText = () => `connection to ${target} lost${serverDisconnectReason ? `: ${serverDisconnectReason}` : ""}`;
+  let failoverListener: ((event: FailoverEvent) => void) | undefined;
+  if (options.reconnect) {
+    // From now on MQTT.js reconnects by itself, rotating through the brokers; subscriptions made with
+    // a reconnect period are made again on a new session.
+    client.options.reconnectPeriod = options.connectRetryMs;
+    let downSince: number | undefined;
+    client.on("close", () => {
+      if (ending || downSince !== undefined) return; // every failed retry closes again
+      downSince = performance.now();
+      failoverListener?.({ kind: "lost", target, reason: lostText() });
+    });
+    client.on("connect", () => {
+      if (downSince === undefined) return;
+      const downMs = performance.now() - downSince;
+      downSince = undefined;
+      serverDisconnectReason = undefined;
+      target = `${client.options.hostname ?? client.options.host}:${client.options.port}`;
+      failoverListener?.({ kind: "restored", target, downMs });
+    });
+  } else {
+    client.on("close", () => reportLost(lostText()));
+  }
   client.on("error", (error) => log.debug(`client error: ${error.message}`));
 
   return {
     client,
     timing,
-    target,
+    get target() {
+      return target;
+    },
     protocolVersion,
     onLost(listener) {
       lostListener = listener;
       if (lostReason !== undefined) listener(lostReason);
+    },
+    onFailover(listener) {
+      failoverListener = listener;
     },
     end() {
       ending = true;

@@ -11,7 +11,8 @@ import { durationFlag } from "./common-args";
  * short forms where they exist: -h -p -i -u -P -k -V -x -d.
  */
 export const connectionArgs = {
-  url: { type: "string", description: "Broker URL: mqtt://, mqtts://, ws://, wss://host:port (overrides --host/--port)", valueHint: "url" },
+  url: { type: "string", description: "Broker URL: mqtt://, mqtts://, ws://, wss://host:port (overrides --host/--port); repeat it for the nodes of a cluster", valueHint: "url" },
+  reconnect: { type: "boolean", description: "When the connection is lost, reconnect (to the next --url first) instead of exiting" },
   host: { type: "string", alias: "h", description: "Broker host", default: "localhost" },
   port: { type: "string", alias: "p", description: "Broker port", default: "10008" },
   "client-id": { type: "string", alias: "i", description: "Client id (default: unique per run)" },
@@ -36,7 +37,12 @@ export const keepSessionArg = {
   "disable-clean-session": { type: "boolean", alias: "c", description: "Keep the session for --client-id (same as --no-clean)" },
 } as const satisfies ArgsDef;
 
-type ConnectionArgValues = { [K in keyof typeof connectionArgs | keyof typeof keepSessionArg]?: string | boolean };
+type ConnectionArgValues = { [K in keyof typeof connectionArgs | keyof typeof keepSessionArg]?: string | boolean } & { url?: string | string[] };
+
+/** citty keeps only the last of a repeated flag: give every --url (flagValues(rawArgs, args, "url")), in order. */
+export function withEveryUrl<T extends ConnectionArgValues>(args: T, urls: string[]): T {
+  return urls.length > 1 ? { ...args, url: urls } : args;
+}
 
 const PROTOCOLS = { "5": 5, "3.1.1": 4, mqttv5: 5, mqttv311: 4, "311": 4, "4": 4 } as const;
 
@@ -47,7 +53,7 @@ export const SESSION_NEVER_EXPIRES = 0xffffffff;
 export function toConnectionOptions(args: ConnectionArgValues, role: string, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
   const tls = tlsOptions(args);
   const scheme = tls ? "mqtts" : "mqtt";
-  const url = args.url ? checkUrl(String(args.url)) : `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`;
+  const [url = `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`, ...failoverUrls] = [args.url ?? []].flat().map((text) => checkUrl(String(text)));
   const protocol = parseChoiceFlag("protocol", String(args.protocol), Object.keys(PROTOCOLS) as (keyof typeof PROTOCOLS)[]);
   const clean = args.clean !== false && !args["disable-clean-session"];
   let sessionExpirySec = args["session-expiry"] === undefined ? undefined : sessionExpiryFlag(String(args["session-expiry"]));
@@ -65,6 +71,8 @@ export function toConnectionOptions(args: ConnectionArgValues, role: string, env
     connectTimeoutMs: durationFlag("connect-timeout", String(args["connect-timeout"])),
     connectRetryMs: DEFAULT_CONNECT_RETRY_MS,
     tls,
+    failoverUrls: failoverUrls.length > 0 ? failoverUrls : undefined,
+    reconnect: args.reconnect === true,
   };
 }
 
@@ -77,7 +85,7 @@ function passwordOf(args: ConnectionArgValues, env: NodeJS.ProcessEnv): string |
 
 function tlsOptions(args: ConnectionArgValues): ConnectionOptions["tls"] {
   const wanted = args.cafile || args.cert || args.key || args.insecure;
-  const usesTlsUrl = typeof args.url === "string" && /^(mqtts|wss|ssl):/i.test(args.url);
+  const usesTlsUrl = [args.url ?? []].flat().some((url) => /^(mqtts|wss|ssl):/i.test(String(url)));
   if (!wanted && !usesTlsUrl) return undefined;
   if (Boolean(args.cert) !== Boolean(args.key)) throw new UsageError("--cert and --key go together");
   return {

@@ -1,4 +1,5 @@
-import { ConnectionError } from "../clients/connection";
+import { ConnectionError, type Connection, type FailoverEvent } from "../clients/connection";
+import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
 import { log } from "../log";
 
@@ -13,4 +14,16 @@ export async function exitOnConnectionError<T>(start: () => Promise<T>): Promise
     }
     throw error;
   }
+}
+
+/**
+ * --reconnect: one line when the connection drops and one when it is back, on whichever broker.
+ * `detail` adds what the role knows about the gap (ping: the probes sent meanwhile).
+ */
+export function logFailover(connection: Connection, detail?: (event: FailoverEvent) => string): void {
+  connection.onFailover((event) => {
+    const more = detail?.(event) ?? "";
+    if (event.kind === "lost") log.warn(`${event.reason[0]!.toUpperCase()}${event.reason.slice(1)}; reconnecting${more}.`);
+    else log.info(`Reconnected to ${event.target} after ${formatMs(event.downMs)}${more}.`);
+  });
 }

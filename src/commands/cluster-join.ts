@@ -1,4 +1,4 @@
-import { joinCluster, RedisUnreachableError, type Cluster } from "../broker/cluster";
+import type { Cluster } from "../broker/cluster";
 import { ExitCode } from "../core/exit-codes";
 import { parseRedisUrl } from "../core/cluster";
 import { UsageError } from "../core/usage-error";
@@ -28,6 +28,8 @@ export async function joinClusterFromArgs(args: ClusterArgValues): Promise<Clust
   }
   const connectTimeoutMs = durationFlag("redis-timeout", String(args["redis-timeout"]), 1);
   const nodeName = args["node-name"] === undefined ? undefined : String(args["node-name"]);
+  // Loaded only with --cluster: the Redis client is no start-up cost for a broker on its own.
+  const { joinCluster, RedisUnreachableError } = await import("../broker/cluster");
   try {
     const cluster = await joinCluster({ redisUrl, nodeName, connectTimeoutMs });
     log.info(`Node ${cluster.nodeId} joined the cluster on Redis ${cluster.redis.display}.`);

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { startEcho, type EchoOptions } from "../clients/echo";
 import { ExitCode } from "../core/exit-codes";
+import { flagValues } from "../core/flags";
 import { echoJson } from "../core/message-format";
 import { log, logToStderrOnly, setLogLevel } from "../log";
-import { connectionArgs, toConnectionOptions } from "./client-args";
+import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
 import { onShutdownSignal, qosFlag, topicFlag } from "./common-args";
-import { exitOnConnectionError } from "./client-run";
+import { exitOnConnectionError, logFailover } from "./client-run";
 
 export const echoArgs = {
   ...connectionArgs,
@@ -19,13 +20,13 @@ export const echoArgs = {
 export default defineCommand({
   meta: { name: "echo", description: "Subscribe to /ping and republish every payload unchanged to /pong (or to its Response Topic)" },
   args: echoArgs,
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     setLogLevel({ verbose: args.verbose || args.debug });
     const json = Boolean(args.json);
     if (json) logToStderrOnly(); // stdout carries the JSON lines only
     const writeLine = (line: string) => process.stdout.write(line + "\n");
     const options: EchoOptions = {
-      connection: toConnectionOptions(args, "echo"),
+      connection: toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, echoArgs, "url")), "echo"),
       pingTopic: topicFlag("ping-topic", String(args["ping-topic"])),
       pongTopic: topicFlag("pong-topic", String(args["pong-topic"])),
       qos: qosFlag(String(args.qos)),
@@ -33,6 +34,7 @@ export default defineCommand({
       onEcho: json ? (echo) => writeLine(echoJson(echo, performance.timeOrigin + performance.now())) : undefined,
     };
     const echo = await exitOnConnectionError(() => startEcho(options));
+    logFailover(echo.connection);
     echo.connection.onLost((reason) => {
       log.error(reason);
       process.exit(ExitCode.connection);

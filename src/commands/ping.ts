@@ -1,12 +1,14 @@
 import { defineCommand } from "citty";
+import type { FailoverEvent } from "../clients/connection";
 import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
+import { flagValues } from "../core/flags";
 import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
 import { parseIntegerFlag } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
-import { connectionArgs, toConnectionOptions } from "./client-args";
-import { exitOnConnectionError } from "./client-run";
+import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
+import { exitOnConnectionError, logFailover } from "./client-run";
 import { durationFlag, onShutdownSignal, qosFlag, topicFlag } from "./common-args";
 
 /** ping's own flags, without the connection flags (so `all` can reuse them). */
@@ -49,14 +51,20 @@ const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value)
  */
 export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
   const perProbe = !output.quiet;
+  const gaps = { count: 0, downMs: 0, probesSent: 0, lastSentSeq: 0, sentSeqAtLoss: 0, recovering: false };
   let lastRttMs: number | undefined;
   const ping = await exitOnConnectionError(() =>
     startPing(options, {
       sent(probe) {
+        gaps.lastSentSeq = probe.seq;
         if (output.json) return;
         if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
       },
       echo(probe, rttMs, outOfOrder) {
+        if (gaps.recovering && probe.seq > gaps.sentSeqAtLoss) {
+          gaps.recovering = false;
+          if (!output.json) log.info(`Echoes are back from seq=${probe.seq}.`);
+        }
         lastRttMs = rttMs;
         if (output.json) {
           if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
@@ -79,6 +87,33 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
     }),
   );
 
+  // --reconnect: a lost connection is a gap in the probes, reported as such, not the end of the run.
+  /** Notes a failover event; for "restored", returns how many probes went out while disconnected. */
+  const noteGap = (event: FailoverEvent): number => {
+    if (event.kind === "lost") {
+      gaps.sentSeqAtLoss = gaps.lastSentSeq;
+      gaps.recovering = true;
+      return 0;
+    }
+    const sentMeanwhile = gaps.lastSentSeq - gaps.sentSeqAtLoss;
+    gaps.count++;
+    gaps.downMs += event.downMs;
+    gaps.probesSent += sentMeanwhile;
+    return sentMeanwhile;
+  };
+  if (output.json) {
+    ping.connection.onFailover((event) => {
+      const sentMeanwhile = noteGap(event);
+      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: gaps.sentSeqAtLoss });
+      else writeJson({ type: "reconnected", target: event.target, downMs: round3(event.downMs), probesSentMeanwhile: sentMeanwhile });
+    });
+  } else {
+    logFailover(ping.connection, (event) => {
+      const sentMeanwhile = noteGap(event);
+      return event.kind === "lost" ? "" : `; ${sentMeanwhile} probe${sentMeanwhile === 1 ? "" : "s"} went out meanwhile`;
+    });
+  }
+
   // ping --quiet on a terminal keeps one status line up to date (never in a pipe or with --json).
   const live = output.quiet && !output.json && Boolean(process.stdout.isTTY);
   let statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -94,8 +129,14 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
       clearInterval(statusTimer);
       process.stdout.write("\r\x1b[2K");
     }
-    if (output.json) writeJson(summaryJson(summary));
-    else for (const line of formatSummary(summary)) log.log(line);
+    const failover = { reconnects: gaps.count, disconnectedMs: round3(gaps.downMs), probesSentDisconnected: gaps.probesSent };
+    if (output.json) writeJson(gaps.count > 0 ? { ...summaryJson(summary), failover } : summaryJson(summary));
+    else {
+      if (gaps.count > 0) {
+        log.log(`failover: ${gaps.count} reconnect${gaps.count === 1 ? "" : "s"}, ${formatMs(gaps.downMs)} without a broker, ${gaps.probesSent} probe${gaps.probesSent === 1 ? "" : "s"} sent meanwhile`);
+      }
+      for (const line of formatSummary(summary)) log.log(line);
+    }
     await beforeExit?.();
     process.exit(status);
   };
@@ -117,12 +158,14 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
+const pingArgs = { ...connectionArgs, ...probeArgs };
+
 export default defineCommand({
   meta: { name: "ping", description: "Publish timestamps to /ping and time each echo on /pong, like ping(8)" },
-  args: { ...connectionArgs, ...probeArgs },
-  async run({ args }) {
+  args: pingArgs,
+  async run({ args, rawArgs }) {
     setLogLevel({ verbose: args.verbose || args.debug, quiet: args.json });
-    const options: PingOptions = { connection: toConnectionOptions(args, "ping"), ...toProbeOptions(args) };
+    const options: PingOptions = { connection: toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, pingArgs, "url")), "ping"), ...toProbeOptions(args) };
     await runPing(options, { json: Boolean(args.json), quiet: Boolean(args.quiet) });
   },
 });

@@ -6,8 +6,8 @@ import { flagValues } from "../core/flags";
 import { LineSplitter, parseUserProperties, PropertyError } from "../core/publish-input";
 import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
-import { connectionArgs, keepSessionArg, readFlagFile, toConnectionOptions } from "./client-args";
-import { exitOnConnectionError } from "./client-run";
+import { connectionArgs, keepSessionArg, withEveryUrl, readFlagFile, toConnectionOptions } from "./client-args";
+import { exitOnConnectionError, logFailover } from "./client-run";
 import { durationFlag, onShutdownSignal, qosFlag, topicFlag } from "./common-args";
 
 /** mosquitto_pub's flags, with its short forms. */
@@ -110,7 +110,7 @@ export default defineCommand({
     const source = sourceOf(args);
     const repeat = parseIntegerFlag("repeat", String(args.repeat), 1);
     if (repeat > 1 && source === "stdin-line") throw new UsageError("--repeat does not go with -l");
-    const connection = toConnectionOptions(args, "pub");
+    const connection = toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, pubArgs, "url")), "pub");
     const will = willOf(args);
     if (will) connection.extra = { ...connection.extra, will };
     const options: PubOptions = {
@@ -127,6 +127,7 @@ export default defineCommand({
     const pub = await exitOnConnectionError(() => startPub(options));
     log.debug(`connected to ${pub.connection.target} with MQTT ${pub.connection.protocolVersion === 5 ? "5" : "3.1.1"}`);
     if (options.properties && pub.connection.protocolVersion !== 5) log.warn("MQTT 5 properties are left out under MQTT 3.1.1.");
+    logFailover(pub.connection);
     pub.connection.onLost((reason) => {
       log.error(reason);
       process.exit(ExitCode.connection);

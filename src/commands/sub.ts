@@ -6,8 +6,8 @@ import { compileFormat, FormatError, formatPlain, messageJson, type PayloadEncod
 import { filterProblem } from "../core/topic-filter";
 import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
-import { connectionArgs, keepSessionArg, toConnectionOptions } from "./client-args";
-import { exitOnConnectionError } from "./client-run";
+import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
+import { exitOnConnectionError, logFailover } from "./client-run";
 import { durationFlag, onShutdownSignal, qosFlag } from "./common-args";
 
 /** mosquitto_sub's flags, with its short forms. */
@@ -76,7 +76,7 @@ export default defineCommand({
     const format = outputFormat(args);
     const skipRetained = Boolean(args["skip-retained"]);
     const qos = qosFlag(String(args.qos));
-    const connection = toConnectionOptions(args, "sub");
+    const connection = toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, subArgs, "url")), "sub");
 
     let printed = 0;
     let exiting = false;
@@ -132,6 +132,7 @@ export default defineCommand({
     }
     if (timeoutMs !== undefined) setTimeout(timedOut, timeoutMs);
     armIdleTimer();
+    logFailover(sub.connection);
     sub.connection.onLost((reason) => {
       if (exiting) return;
       log.error(reason);

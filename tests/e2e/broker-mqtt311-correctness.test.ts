@@ -117,10 +117,24 @@ describe("MQTT 3.1.1 correctness", () => {
     within.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "awake", clean: true, keepalive: 30 });
     expect(((await within.waitFor((p) => p.cmd === "connack")) as any).returnCode).toBe(0x00);
   });
+
+  test("limits in 3.1.1: over --max-connections gets CONNACK 0x03, a packet over --max-packet-size closes the connection", async () => {
+    const { port } = await startBroker("--max-connections", "1", "--max-packet-size", "200");
+    const connect = (clientId: string) => ({ cmd: "connect" as const, protocolId: "MQTT" as const, protocolVersion: 4 as const, clientId, clean: true, keepalive: 60 });
+    const first = await RawClient.open(port, 4);
+    first.send(connect("first"));
+    expect(((await first.waitFor((p) => p.cmd === "connack")) as any).returnCode).toBe(0x00);
+    const second = await RawClient.open(port, 4);
+    second.send(connect("second"));
+    expect(((await second.waitFor((p) => p.cmd === "connack")) as any).returnCode).toBe(0x03);
+    await second.waitClosed();
+    first.send({ cmd: "publish", topic: "big", payload: Buffer.alloc(300), qos: 0, dup: false, retain: false });
+    await first.waitClosed();
+  });
 });
 
 describe("mosquitto clients against our broker", () => {
-  for (const version of ["mqttv311", "mqttv5"] as const) {
+  for (const version of ["mqttv31", "mqttv311", "mqttv5"] as const) {
     testWithPrograms(["mosquitto_pub", "mosquitto_sub"], `mosquitto_pub and mosquitto_sub -V ${version}: QoS 1, retained and live messages`, async () => {
       const { proc: broker, port } = await startBroker();
       const common = ["-h", "127.0.0.1", "-p", String(port), "-V", version];

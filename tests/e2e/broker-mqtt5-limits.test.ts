@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { pingpong, startBroker } from "./harness";
+import { RawClient } from "./mqtt-raw";
 import { connackOf, connectV5, disconnectFromBroker } from "./mqtt5-client";
 
 describe("broker limits", () => {
@@ -31,6 +32,17 @@ describe("broker limits", () => {
     // A client already within the cap is told nothing.
     const within = await connectV5(url, { keepalive: 10 });
     expect(within.connack.properties?.serverKeepAlive).toBeUndefined();
+  });
+
+  test("the Server Keep Alive is enforced: a client silent for 1.5 times it is disconnected", async () => {
+    const { port } = await startBroker("--max-keepalive", "1");
+    const silent = await RawClient.open(port, 5);
+    silent.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "silent", clean: true, keepalive: 60 });
+    const connack: any = await silent.waitFor((p) => p.cmd === "connack");
+    expect(connack.properties?.serverKeepAlive).toBe(1);
+    const connectedAt = Date.now();
+    await silent.waitClosed(10_000);
+    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(1_000);
   });
 
   test("--max-connections refuses one client too many with CONNACK 0x97 and lets it in once one leaves", async () => {

@@ -89,10 +89,16 @@ describe("MQTT 5.0 subscriptions", () => {
       ["si/b", 268435455],
       ["si/c", undefined],
     ]);
+    // One copy for two matching subscriptions carries both identifiers [MQTT-3.3.4-4].
+    await client.subscribeAsync("si/+/x", { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    await publisher.publishAsync("si/a/x", "both", { qos: 1 });
+    const both = (await inbox.waitFor(4))[3]!;
+    expect(both.payload.toString()).toBe("both");
+    expect([both.properties?.subscriptionIdentifier].flat().sort()).toEqual([7, 9]);
     // A retained message sent on subscribe carries the identifier too.
     await publisher.publishAsync("si/r", "retained", { qos: 1, retain: true });
     await client.subscribeAsync("si/r", { qos: 1, properties: { subscriptionIdentifier: 42 } });
-    expect((await inbox.waitFor(4))[3]!.properties?.subscriptionIdentifier).toBe(42);
+    expect((await inbox.waitFor(5))[4]!.properties?.subscriptionIdentifier).toBe(42);
   });
 
   test("shared subscriptions: each message goes to one member of the group, plain subscribers get all", async () => {

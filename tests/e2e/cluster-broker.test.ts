@@ -92,7 +92,10 @@ describe("broker --cluster over a real redis-server", () => {
       const late = collectUntil(resumed, (payloads) => payloads.includes(sent.at(-1)!));
       const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => resumed.once("connect", resolve));
       expect(connack.sessionPresent).toBe(true);
-      const payloads = await late;
+      // On failure, show what node B did: this is the step that depends on the cluster.
+      const payloads = await late.catch((error: Error) => {
+        throw new Error(`${error.message}\n--- node b:\n${b.proc.output()}`);
+      });
       // QoS 1 is at least once: a message whose PUBACK A never stored may come again, nothing else.
       const redelivered = payloads.filter((payload) => sent.slice(0, 5).includes(payload));
       expect(payloads.slice(redelivered.length)).toEqual(sent.slice(5));
