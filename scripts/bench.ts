@@ -1,6 +1,7 @@
 // `npm run bench`: our compiled broker side by side with Debian's mosquitto, and a raw TCP echo
 // server as the latency floor, in interleaved rounds (A B, B A, ...); medians go to bench/results.*.
-//   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR]
+//   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR] [--baseline BINARY] [--only IDS]
+// --baseline adds another build of mqtt-pingpong (e.g. before an optimisation) to every round.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -17,6 +18,8 @@ const { values: flags } = parseArgs({
     protocol: { type: "string", default: "5" },
     out: { type: "string" },
     connections: { type: "string" },
+    baseline: { type: "string" },
+    only: { type: "string" },
   },
 });
 
@@ -86,7 +89,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-type Target = "ours" | "mosquitto" | "floor";
+type Target = "ours" | "mosquitto" | "floor" | "baseline";
 
 function mosquittoConfig(port: number): string {
   const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"));
@@ -99,11 +102,14 @@ function mosquittoConfig(port: number): string {
 function argvOf(target: Target, port: number): string[] {
   switch (target) {
     case "ours":
-      return [binary, "broker", "--host", "127.0.0.1", "--port", String(port)];
+      // No connection cap: mosquitto has none by default, and the idle-connection run opens 10,000.
+      return [binary, "broker", "--host", "127.0.0.1", "--port", String(port), "--max-connections", "0"];
     case "mosquitto":
       return ["mosquitto", "-c", mosquittoConfig(port)];
     case "floor":
       return [process.execPath, join(root, "src/bench/echo-floor.ts"), String(port)];
+    case "baseline":
+      return [resolve(flags.baseline!), "broker", "--host", "127.0.0.1", "--port", String(port), "--max-connections", "0"];
   }
 }
 
@@ -161,7 +167,7 @@ interface Scenario {
 }
 
 const timing = ["--duration", `${durationS}s`, "--warmup", `${warmupS}s`];
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   { id: "rtt-q0", argv: ["latency", "--qos", "0", ...timing], targets: ["ours", "mosquitto", "floor"] },
   { id: "rtt-q1", argv: ["latency", "--qos", "1", ...timing], targets: ["ours", "mosquitto", "floor"] },
   { id: "pubsub-q0", argv: ["pubsub", "--qos", "0", "--size", "16", ...timing], targets: ["ours", "mosquitto"] },
@@ -170,6 +176,11 @@ const scenarios: Scenario[] = [
   { id: "fan-out", argv: ["pubsub", "--qos", "0", "--publishers", "1", "--subscribers", "10", ...timing], targets: ["ours", "mosquitto"] },
 ];
 
+const only = flags.only?.split(",");
+const brokers: Target[] = flags.baseline ? ["ours", "mosquitto", "baseline"] : ["ours", "mosquitto"];
+const scenarios = allScenarios
+  .filter((scenario) => !only || only.includes(scenario.id))
+  .map((scenario) => ({ ...scenario, targets: flags.baseline ? [...scenario.targets, "baseline" as Target] : scenario.targets }));
 const results: Record<string, Record<string, Record<string, any>[]>> = {};
 const keep = (id: string, target: string, result: Record<string, any>) => {
   ((results[id] ??= {})[target] ??= []).push(result);
@@ -183,11 +194,8 @@ const build = spawnSync(process.execPath, ["scripts/build-binary.ts"], { cwd: ro
 if (build.status !== 0) throw new Error("build failed");
 if (!Bun.which("mosquitto")) throw new Error("mosquitto is not installed (apt-get install mosquitto)");
 
-const servers: Record<Target, Server> = {
-  ours: await startServer("ours"),
-  mosquitto: await startServer("mosquitto"),
-  floor: await startServer("floor"),
-};
+const servers = {} as Record<Target, Server>;
+for (const target of new Set(scenarios.flatMap((scenario) => scenario.targets))) servers[target] = await startServer(target);
 const stopAll = () => Promise.all(Object.values(servers).map((server) => server.stop()));
 process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 
@@ -208,7 +216,8 @@ try {
       }
     }
     // Idle connections and cold start: a fresh broker each time, so its memory starts from zero.
-    for (const target of order(["ours", "mosquitto"] as Target[])) {
+    for (const target of order(brokers)) {
+      if (only && !only.includes("conn")) break;
       const server = await startServer(target);
       try {
         const result = await runBench(server, ["conn", "--connections", String(idleConnections), "--duration", "1s", "--broker-pid", String(server.pid)]);
@@ -218,6 +227,7 @@ try {
         await server.stop();
       }
       for (let i = 0; i < coldStartSamples; i++) {
+        if (target === "baseline" && !flags.baseline) continue;
         const cold = await startServer(target, false);
         await cold.stop();
         keep("cold-start", target, { readyMs: cold.readyMs });
@@ -230,7 +240,9 @@ try {
 
 // Cluster over Redis: 1, 2 and 3 `broker --cluster` nodes and one redis-server (src/bench/cluster.ts).
 const clusterRuns: ClusterBenchRun[] = [];
-if (Bun.which("redis-server")) {
+if (only && !only.includes("cluster")) {
+  // --only without "cluster": skip it.
+} else if (Bun.which("redis-server")) {
   for (let round = 0; round < rounds; round++) {
     const counts = round % 2 === 0 ? [1, 2, 3] : [3, 2, 1];
     clusterRuns.push(...(await benchCluster({ binary, nodeCounts: counts, timing, protocol: flags.protocol!, say: (text) => say(`round ${round + 1}/${rounds} ${text}`) })));
@@ -252,29 +264,36 @@ interface Row {
   ours: number;
   mosquitto: number;
   floor?: number;
+  /** With --baseline: the other build, and ours/baseline is the gain. */
+  baseline?: number;
   /** "lower" or "higher" is better. */
   better: "lower" | "higher";
   /** ours/mosquitto must be within this (ratio targets), or ours itself (absolute targets). */
   target?: { ratio?: number; absolute?: number };
 }
 const ms = (us: number) => us / 1000;
+const both = (id: string, pick: (r: Record<string, any>) => number) => ({
+  ours: med(id, "ours", pick),
+  mosquitto: med(id, "mosquitto", pick),
+  baseline: flags.baseline ? med(id, "baseline", pick) : undefined,
+});
 const rows: Row[] = [];
 for (const [id, label] of [["rtt-q0", "RTT QoS 0"], ["rtt-q1", "RTT QoS 1"]] as const) {
   for (const [p, ratio] of [["p50", 1.1], ["p99", 1.5]] as const) {
     const pick = (r: Record<string, any>) => ms(r.latency[`${p}Us`]);
-    rows.push({ metric: `${label} ${p}`, unit: "ms", ours: med(id, "ours", pick), mosquitto: med(id, "mosquitto", pick), floor: med(id, "floor", pick), better: "lower", target: { ratio } });
+    rows.push({ metric: `${label} ${p}`, unit: "ms", ...both(id, pick), floor: med(id, "floor", pick), better: "lower", target: { ratio } });
   }
 }
 const rate = (r: Record<string, any>) => r.messagesPerSec;
-rows.push({ metric: "1→1 QoS 0, 16 B", unit: "msg/s", ours: med("pubsub-q0", "ours", rate), mosquitto: med("pubsub-q0", "mosquitto", rate), better: "higher", target: { ratio: 0.9 } });
-rows.push({ metric: "1→1 QoS 1, 16 B", unit: "msg/s", ours: med("pubsub-q1", "ours", rate), mosquitto: med("pubsub-q1", "mosquitto", rate), better: "higher", target: { ratio: 0.8 } });
-rows.push({ metric: "fan-in 10→1 QoS 0", unit: "msg/s", ours: med("fan-in", "ours", rate), mosquitto: med("fan-in", "mosquitto", rate), better: "higher" });
-rows.push({ metric: "fan-out 1→10 QoS 0 (delivered)", unit: "msg/s", ours: med("fan-out", "ours", rate), mosquitto: med("fan-out", "mosquitto", rate), better: "higher" });
+rows.push({ metric: "1→1 QoS 0, 16 B", unit: "msg/s", ...both("pubsub-q0", rate), better: "higher", target: { ratio: 0.9 } });
+rows.push({ metric: "1→1 QoS 1, 16 B", unit: "msg/s", ...both("pubsub-q1", rate), better: "higher", target: { ratio: 0.8 } });
+rows.push({ metric: "fan-in 10→1 QoS 0", unit: "msg/s", ...both("fan-in", rate), better: "higher" });
+rows.push({ metric: "fan-out 1→10 QoS 0 (delivered)", unit: "msg/s", ...both("fan-out", rate), better: "higher" });
 const n = idleConnections.toLocaleString("en-US");
-rows.push({ metric: `${n} idle connections: connect all`, unit: "ms", ours: med("conn", "ours", (r) => r.elapsedMs), mosquitto: med("conn", "mosquitto", (r) => r.elapsedMs), better: "lower" });
-rows.push({ metric: `${n} idle connections: accept rate`, unit: "conn/s", ours: med("conn", "ours", (r) => r.connectsPerSec), mosquitto: med("conn", "mosquitto", (r) => r.connectsPerSec), better: "higher", target: { absolute: 10_000 } });
-rows.push({ metric: "broker RSS per idle connection", unit: "KiB", ours: med("conn", "ours", (r) => r.broker?.perConnectionKiB), mosquitto: med("conn", "mosquitto", (r) => r.broker?.perConnectionKiB), better: "lower", target: { absolute: 8 } });
-rows.push({ metric: "cold start to listening", unit: "ms", ours: med("cold-start", "ours", (r) => r.readyMs), mosquitto: med("cold-start", "mosquitto", (r) => r.readyMs), better: "lower", target: { absolute: 50 } });
+rows.push({ metric: `${n} idle connections: connect all`, unit: "ms", ...both("conn", (r) => r.elapsedMs), better: "lower" });
+rows.push({ metric: `${n} idle connections: accept rate`, unit: "conn/s", ...both("conn", (r) => r.connectsPerSec), better: "higher", target: { absolute: 10_000 } });
+rows.push({ metric: "broker RSS per idle connection", unit: "KiB", ...both("conn", (r) => r.broker?.perConnectionKiB), better: "lower", target: { absolute: 8 } });
+rows.push({ metric: "cold start to listening", unit: "ms", ...both("cold-start", (r) => r.readyMs), better: "lower", target: { absolute: 50 } });
 
 const fmt = (value: number | undefined, unit: string) => {
   if (value === undefined || !Number.isFinite(value)) return "–";
@@ -310,11 +329,14 @@ const machine = {
 };
 const date = started.toISOString().replace(/\.\d+Z$/, "Z");
 
+const ratio = (a: number, b: number | undefined) => (b !== undefined && Number.isFinite(a / b) ? (a / b).toFixed(2) + "×" : "–");
 const tableLines = [
-  "| metric | ours | mosquitto | ratio (ours/mosquitto) | target | met | floor (TCP echo) |",
-  "|---|---:|---:|---:|---|---|---:|",
-  ...rows.map((row) =>
-    `| ${row.metric} (${row.unit}) | ${fmt(row.ours, row.unit)} | ${fmt(row.mosquitto, row.unit)} | ${Number.isFinite(row.ours / row.mosquitto) ? (row.ours / row.mosquitto).toFixed(2) + "×" : "–"} | ${targetText(row)} | ${met(row)} | ${row.floor === undefined ? "" : fmt(row.floor, row.unit)} |`,
+  "| metric | ours | mosquitto | ratio (ours/mosquitto) | target | met | floor (TCP echo) |" + (flags.baseline ? " baseline | ours/baseline |" : ""),
+  "|---|---:|---:|---:|---|---|---:|" + (flags.baseline ? "---:|---:|" : ""),
+  ...rows.map(
+    (row) =>
+      `| ${row.metric} (${row.unit}) | ${fmt(row.ours, row.unit)} | ${fmt(row.mosquitto, row.unit)} | ${ratio(row.ours, row.mosquitto)} | ${targetText(row)} | ${met(row)} | ${row.floor === undefined ? "" : fmt(row.floor, row.unit)} |` +
+      (flags.baseline ? ` ${fmt(row.baseline, row.unit)} | ${ratio(row.ours, row.baseline)} |` : ""),
   ),
 ];
 const saturation = ["pubsub-q0", "pubsub-q1", "fan-in", "fan-out"].map((id) => {

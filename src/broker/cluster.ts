@@ -1,3 +1,6 @@
+// Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
+// between processes, aedes-persistence-redis keeps sessions, subscriptions, retained messages and
+// QoS 1/2 state in Redis. This module only builds those two and watches the Redis connections.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Aedes, AedesOptions } from "aedes";
@@ -8,11 +11,6 @@ import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core
 import { log } from "../log";
 import { setClusterView, type ClusterView } from "./cluster-view";
 
-/**
- * Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
- * between processes, aedes-persistence-redis keeps sessions, subscriptions, retained messages and
- * QoS 1/2 state in Redis. This module only builds those two and watches the Redis connections.
- */
 export interface ClusterOptions {
   /** redis://host:port[/db] (rediss:// for TLS). */
   redisUrl: string;
@@ -30,8 +28,11 @@ export interface Cluster extends ClusterView {
   readonly aedesOptions: AedesOptions;
   /** Watches the broker once it runs: node heartbeats, errors, and Redis loss. */
   attach(aedes: Aedes): void;
-  /** Closes the Redis connections; call after the broker closed. */
-  close(): Promise<void>;
+  /**
+   * Stops the broker (`closeBroker`), then the Redis connections. With Redis away the broker gets
+   * SHUTDOWN_WITHOUT_REDIS_MS (aedes would wait for ever on session writes); the caller then exits.
+   */
+  shutdown(closeBroker: () => Promise<void>): Promise<void>;
 }
 
 interface DisconnectableClient {
@@ -45,6 +46,8 @@ export class RedisUnreachableError extends Error {}
 export const DEFAULT_CLUSTER_HEARTBEAT_MS = 5_000;
 /** While Redis is away, reconnect this often (ioredis keeps retrying for ever). */
 const REDIS_RETRY_MS = 250;
+/** How long a shutdown waits for the broker to close while Redis is away. */
+const SHUTDOWN_WITHOUT_REDIS_MS = 1_000;
 /** MQTT 5 DISCONNECT reason 0x89, "Server busy": the node cannot serve until Redis is back. */
 const SERVER_BUSY = 0x89;
 
@@ -101,6 +104,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   const persistence = aedesPersistenceRedis({ conn: command });
 
   let redisUp = true;
+  let closing = false;
   let broker: Aedes | undefined;
   // Every node's aedes publishes $SYS/<id>/birth once and $SYS/<id>/heartbeat each heartbeatMs.
   const lastSeen = new Map<string, number>([[nodeId, Date.now()]]);
@@ -128,6 +132,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     if (redisUp || closing) return;
     if (connections.some((connection) => connection.status !== "ready")) return;
     redisUp = true;
+    lastError = "";
     log.info(`Redis at ${redis.display} is back; accepting clients.`);
   };
   for (const connection of connections) {
@@ -136,7 +141,6 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     connection.on("ready", onReady);
   }
 
-  let closing = false;
   const aedesOptions: AedesOptions = {
     id: nodeId,
     mq,
@@ -164,10 +168,20 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
         else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
       };
       // Without a listener an 'error' event would end the process; a failed Redis write is logged instead.
-      (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => log.warn(`cluster: ${error.message}`));
+      (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => {
+        if (!closing) log.warn(`cluster: ${error.message}`);
+      });
     },
-    async close() {
+    async shutdown(closeBroker) {
       closing = true;
+      if (!redisUp) {
+        // aedes would wait for ever on the Redis writes of closing sessions: give it a moment, no
+        // more, and leave the connections as they are (dropping them would fail those writes with
+        // errors on the way out); the process ends right after.
+        await Promise.race([closeBroker(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WITHOUT_REDIS_MS))]);
+        return;
+      }
+      await closeBroker();
       for (const connection of connections) connection.disconnect();
     },
   };

@@ -2,6 +2,7 @@
 import { isUtf8 } from "node:buffer";
 import type { Client } from "aedes";
 import mqttPacket from "mqtt-packet";
+import type { DrainState } from "./drain";
 
 /** MQTT 5.0 DISCONNECT reason codes the guard sends (spec §3.14.2.1). */
 export const DisconnectReason = {
@@ -49,7 +50,7 @@ type PacketLike = {
  * the reason code the spec names before the connection closes, also for the parse errors aedes
  * itself detects (malformed packets: 0x81).
  */
-export function guardProtocol(aedesClient: Client): void {
+export function guardProtocol(aedesClient: Client, drainState?: DrainState): void {
   const client = aedesClient as unknown as GuardedClient;
   const parser = client._parser;
 
@@ -72,6 +73,8 @@ export function guardProtocol(aedesClient: Client): void {
   let rejected = false;
   parser.on("packet", function checkedEnqueue(this: ParserInternals, packet: PacketLike) {
     if (rejected) return; // nothing after a violation is acted on
+    // Draining for shutdown: accept no new messages; unacknowledged, a QoS 1/2 one stays with its sender.
+    if (drainState?.draining && packet.cmd === "publish") return;
     const problem = violation(client, packet, this);
     if (problem) {
       rejected = true;

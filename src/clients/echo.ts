@@ -1,7 +1,8 @@
-import type { IClientPublishOptions } from "mqtt";
+import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
+import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
 
 export interface EchoOptions {
@@ -34,14 +35,21 @@ export interface EchoHandle {
  * an MQTT 5 request carries a Response Topic, on that topic with the request's Correlation Data.
  */
 export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
-  const connection = await connect(options.connection);
-  const { client } = connection;
   let echoed = 0;
   const { pingTopic, pongTopic, qos, logMessages, onEcho } = options;
   const publishOptions = { qos };
+  let connected!: (client: MqttClient) => void;
+  const ready = new Promise<MqttClient>((resolve) => (connected = resolve));
 
-  client.on("message", (topic, payload, packet) => {
-    if (topic !== pingTopic) return;
+  // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2]; a burst (a session's
+  // stored messages at reconnect) would exceed it and get us disconnected (0x93). So echoes with
+  // QoS 1/2 wait for a free slot here.
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
+  const receiveMaximum = (client: MqttClient) =>
+    (client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }).connackPacket?.properties?.receiveMaximum ?? 65_535;
+
+  const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     const responseTopic = packet.properties?.responseTopic;
     const answerTopic = responseTopic ?? pongTopic;
     if (logMessages) {
@@ -51,13 +59,59 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     }
     const correlationData = responseTopic ? packet.properties?.correlationData : undefined;
     const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
-    client.publish(answerTopic, payload, answerOptions);
     echoed++;
     onEcho?.({ topic: answerTopic, payload, correlationData });
+    if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
+    const send = () => {
+      inFlight++;
+      client.publish(answerTopic, payload, answerOptions, (error) => {
+        inFlight--;
+        waiting.shift()?.();
+        done?.(error);
+      });
+    };
+    if (inFlight < receiveMaximum(client)) send();
+    else waiting.push(send);
+  };
+
+  // QoS 1/2: echo when the PUBLISH arrives, and hold its PUBACK / PUBREC back until the broker has
+  // taken the echo (PUBACK / PUBCOMP). Killed at any point, the echo loses nothing: the broker sends
+  // an unacknowledged message again to the restarted echo (same client id, persistent session). QoS 2
+  // is not echoed again at PUBREL, so it is not repeated either.
+  const awaitingEcho = new Map<number, { echoed: boolean; sendAck?: () => void }>();
+  let acksHeld = false;
+  const customHandleAcks = (topic: string, payload: Buffer, packet: RequestPacket & { qos: number; messageId?: number }, ack: (code: number) => void) => {
+    if (topic === pingTopic && packet.qos > 0 && packet.messageId !== undefined) {
+      const entry: { echoed: boolean; sendAck?: () => void } = { echoed: false };
+      awaitingEcho.set(packet.messageId, entry);
+      void ready.then((client) =>
+        echo(client, payload, packet, (error) => {
+          if (error) return; // the connection is going: no acknowledgement, so the broker sends it again
+          entry.echoed = true;
+          awaitingEcho.delete(packet.messageId!);
+          entry.sendAck?.();
+        }),
+      );
+    }
+    // MQTT.js handles one incoming packet at a time: answering later here would stall it (and the
+    // PUBACK for the echo behind it). So answer now and hold the acknowledgement in holdAcks below;
+    // a session's messages can arrive with CONNACK, before holdAcks is in place: those wait for it.
+    if (acksHeld) ack(0);
+    else void ready.then(() => ack(0));
+  };
+
+  const connection = await connect({ ...options.connection, extra: { ...options.connection.extra, customHandleAcks } });
+  const { client } = connection;
+  holdAcks(client, awaitingEcho);
+  acksHeld = true;
+  connected(client);
+
+  client.on("message", (topic, payload, packet) => {
+    if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above
+    echo(client, payload, packet);
   });
 
-  const granted = await client.subscribeAsync(pingTopic, { qos });
-  if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pingTopic}`);
+  await subscribeAll(client, [pingTopic], qos);
   log.info(`Subscribed to ${pingTopic}; echoing to ${pongTopic}.`);
   if (isDebugEnabled()) log.debug(`connected as ${options.connection.clientId} in ${connection.timing.connackMs.toFixed(1)} ms`);
 
@@ -65,5 +119,22 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     connection,
     echoed: () => echoed,
     close: () => connection.end(),
+  };
+}
+
+/** What echo reads of a request: an MQTT 5 Response Topic and Correlation Data, when given. */
+type RequestPacket = { properties?: { responseTopic?: string; correlationData?: Buffer } };
+
+type SendPacket = (packet: { cmd: string; messageId?: number }, done?: (error?: Error) => void, ...rest: unknown[]) => void;
+
+/** Delays the PUBACK / PUBREC of a message until its echo is acknowledged (MQTT.js has no hook for it). */
+function holdAcks(client: MqttClient, awaitingEcho: Map<number, { echoed: boolean; sendAck?: () => void }>): void {
+  const internals = client as unknown as { _sendPacket: SendPacket };
+  const sendPacket = internals._sendPacket.bind(client);
+  internals._sendPacket = (packet, done, ...rest) => {
+    const entry = (packet.cmd === "puback" || packet.cmd === "pubrec") && packet.messageId !== undefined ? awaitingEcho.get(packet.messageId) : undefined;
+    if (!entry || entry.echoed) return sendPacket(packet, done, ...rest);
+    entry.sendAck = () => sendPacket(packet, undefined, ...rest);
+    done?.(); // let MQTT.js go on to the next packet
   };
 }

@@ -3,6 +3,7 @@ import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { buildProbePayload, formatTimestamp, timestampDecimals, timestampPrefix } from "../core/payload";
 import { RttStats } from "../core/rtt-stats";
+import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
 
 export interface PingOptions {
@@ -120,8 +121,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     lingerTimer ??= setTimeout(finish, rtt.count ? Math.min(timeoutMs, rtt.maxMs) : 0);
   };
 
-  const granted = await client.subscribeAsync(pongTopic, { qos: options.qos });
-  if (granted.some((grant) => grant.qos >= 0x80)) throw new Error(`the broker refused the subscription to ${pongTopic}`);
+  await subscribeAll(client, [pongTopic], options.qos);
 
   const expire = (now: number) => {
     for (const [key, probe] of pending) {

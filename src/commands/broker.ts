@@ -10,12 +10,15 @@ import { httpListener } from "../broker/listeners/http";
 import { tlsListener } from "../broker/listeners/tls";
 import { webSocketListener } from "../broker/listeners/ws";
 import { BrokerMetrics } from "../broker/metrics";
+import { openPersistence, PersistenceError } from "../broker/persistence";
 import { DEFAULT_PROTOCOL_LIMITS, PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../broker/protocol-options";
 import { startBroker, ListenError, type BrokerHandle, type BrokerOptions, type ListenerStarter } from "../broker/server";
 import { sysPublisher } from "../broker/sys";
+import type { QueueLimits } from "../broker/slow-consumers";
 import { isLoopback, parsePort } from "../core/address";
 import { ExitCode } from "../core/exit-codes";
 import { checkFlags } from "../core/flags";
+import { parsePersistenceTarget } from "../core/persistence-target";
 import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { portFlag } from "./client-args";
@@ -47,11 +50,64 @@ export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
   };
 }
 
+/** Durability, slow consumers and shutdown; see the README's "Reliability" section. */
+export const reliabilityArgs = {
+  persistence: { type: "string", description: "Keep retained messages, subscriptions and sessions in this SQLite file (or sqlite:PATH, file:PATH); default: memory only", valueHint: "path" },
+  "max-queued": { type: "string", description: "Messages waiting for one client; beyond it QoS 0 is dropped for it and QoS 1/2 publishers wait (0: no limit)", default: "1000" },
+  "slow-consumer-timeout": { type: "string", description: "Disconnect a client whose queue or socket stays full this long", default: "30s" },
+  "drain-timeout": { type: "string", description: "On SIGTERM or Ctrl-C, time to deliver the messages in flight before closing", default: "5s" },
+} as const;
+
+type ReliabilityArgValues = { [K in keyof typeof reliabilityArgs]?: string | boolean } & { cluster?: string | boolean };
+
+export interface ReliabilityOptions {
+  /** persistence (when a file was named) and aedes's drainTimeout. */
+  aedes: BrokerOptions["aedes"];
+  queue: QueueLimits;
+  drainTimeoutMs: number;
+  /** Where the state is kept, for the log; undefined: in memory. */
+  storage?: string;
+  closePersistence(): Promise<void>;
+}
+
+/** Checks the flags above and opens the --persistence file: a bad value or an unusable file is a usage error. */
+export function toReliabilityOptions(args: ReliabilityArgValues): ReliabilityOptions {
+  const maxQueued = parseIntegerFlag("max-queued", String(args["max-queued"]), 0);
+  const stallTimeoutMs = durationFlag("slow-consumer-timeout", String(args["slow-consumer-timeout"]), 1);
+  const drainTimeoutMs = durationFlag("drain-timeout", String(args["drain-timeout"]));
+  let target;
+  try {
+    target = parsePersistenceTarget(args.persistence === undefined ? "memory" : String(args.persistence));
+  } catch (error) {
+    throw new UsageError(`--persistence: ${(error as Error).message}`);
+  }
+  if (target.kind !== "memory" && args.cluster) {
+    throw new UsageError("--persistence and --cluster do not go together: a cluster keeps its sessions in Redis");
+  }
+  let persistence;
+  try {
+    persistence = openPersistence(target);
+  } catch (error) {
+    if (error instanceof PersistenceError) throw new UsageError(`--persistence: ${error.message}`);
+    throw error;
+  }
+  return {
+    aedes: { drainTimeout: stallTimeoutMs, ...(persistence ? { persistence } : {}) },
+    queue: { maxQueued, stallTimeoutMs },
+    drainTimeoutMs,
+    storage: target.kind === "sqlite" ? target.path : undefined,
+    closePersistence: async () => {
+      await persistence?.destroy();
+    },
+  };
+}
+
 export const brokerArgs = {
   host: { type: "string", description: 'Address every MQTT listener binds ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
   port: { type: "string", alias: "p", description: "TCP port", default: "10008" },
   verbose: { type: "boolean", alias: "v", description: "Log every publish (debug)" },
   ...protocolLimitArgs,
+  ...reliabilityArgs,
   ...clusterArgs,
   // Security, listeners, $SYS and metrics (README: "Security" and "Listeners").
   config: { type: "string", description: "Read flags from FILE (one `name value` a line); flags given here win", valueHint: "file" },
@@ -206,15 +262,19 @@ export default defineCommand({
     const settings = withConfigFile(args, rawArgs);
     setLogLevel({ verbose: Boolean(settings.verbose) });
     const options = { ...toBrokerOptions(settings), limits: toProtocolLimits(settings) };
+    const reliability = toReliabilityOptions(settings);
+    options.queue = reliability.queue;
     // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
     const cluster = await joinClusterFromArgs(settings);
-    options.aedes = { ...cluster?.aedesOptions, ...options.aedes };
+    options.aedes = { ...cluster?.aedesOptions, ...reliability.aedes, ...options.aedes };
     const broker = await startBrokerOrExit(options);
     cluster?.attach(broker.aedes);
+    if (reliability.storage) log.info(`Keeping retained messages, subscriptions and sessions in ${reliability.storage} (SQLite).`);
     onShutdownSignal(async (signal) => {
-      log.info(`${signal}: stopping the broker.`);
-      await broker.close();
-      await cluster?.close();
+      log.info(`${signal}: stopping the broker (no new connections; delivering what is in flight for up to ${reliability.drainTimeoutMs / 1000} s).`);
+      const close = () => broker.close({ drainMs: reliability.drainTimeoutMs });
+      await (cluster ? cluster.shutdown(close) : close());
+      await reliability.closePersistence();
       log.info("Broker stopped.");
       process.exit(ExitCode.ok);
     });

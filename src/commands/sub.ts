@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
-import { startSub, SubscriptionRefused } from "../clients/sub";
+import { startSub } from "../clients/sub";
+import { describeGrant } from "../clients/subscribe";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { compileFormat, FormatError, formatPlain, messageJson, type PayloadEncoding, type ReceivedMessage } from "../core/message-format";
-import { filterProblem } from "../core/topic-filter";
+import { filterProblem, topicMatches } from "../core/topic-filter";
 import { parseIntegerFlag, UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
@@ -22,6 +23,10 @@ const subArgs = {
   "idle-timeout": { type: "string", description: "Exit with status 27 when no message comes for this long" },
   "omit-newline": { type: "boolean", alias: "N", description: "No newline after a payload (binary payloads byte for byte)" },
   "skip-retained": { type: "boolean", alias: "R", description: "Do not print retained (stale) messages" },
+  "filter-out": { type: "string", alias: "T", description: "Do not print topics matching this filter (repeatable)" },
+  "retained-only": { type: "boolean", description: "Print retained messages only; exit 0 at the first message that is not" },
+  "remove-retained": { type: "boolean", description: "Clear every retained message received (publishes an empty retained message)" },
+  "subscribe-only": { type: "boolean", alias: "E", description: "Exit once subscribed (to set up a persistent session)" },
   format: { type: "string", alias: "F", description: "Output format: %t topic, %p payload, %x hex, %b base64, %j JSON, ... (see README)" },
   json: { type: "boolean", description: "One JSON object per message (payload_base64 when not UTF-8)" },
   hex: { type: "boolean", description: "Print payloads as hex" },
@@ -75,6 +80,13 @@ export default defineCommand({
     const idleTimeoutMs = args["idle-timeout"] === undefined ? undefined : durationFlag("idle-timeout", String(args["idle-timeout"]), 1);
     const format = outputFormat(args);
     const skipRetained = Boolean(args["skip-retained"]);
+    const retainedOnly = Boolean(args["retained-only"]);
+    if (skipRetained && retainedOnly) throw new UsageError("-R and --retained-only do not go together");
+    const filtersOut = flagValues(rawArgs, subArgs, "filter-out");
+    for (const filter of filtersOut) {
+      const problem = filterProblem(filter);
+      if (problem) throw new UsageError(`--filter-out "${filter}": ${problem}`);
+    }
     const qos = qosFlag(String(args.qos));
     const connection = toConnectionOptions(withEveryUrl(args, flagValues(rawArgs, subArgs, "url")), "sub");
 
@@ -110,26 +122,22 @@ export default defineCommand({
 
     const onMessage = (message: ReceivedMessage) => {
       if (exiting || (skipRetained && message.retain)) return;
+      if (retainedOnly && !message.retain) return void exit(ExitCode.ok);
+      if (filtersOut.length && filtersOut.some((filter) => topicMatches(filter, message.topic))) return;
       process.stdout.write(format(message));
       armIdleTimer();
       if (count !== undefined && ++printed >= count) void exit(ExitCode.ok);
     };
-    const started = startSub({ connection, filters, qos }, onMessage);
+    const started = startSub({ connection, filters, qos, removeRetained: Boolean(args["remove-retained"]) }, onMessage);
     started.then(() => (connected = true), () => {});
     // Ctrl-C ends a sub normally (status 0, as mosquitto_sub), even while it is still connecting.
     onShutdownSignal(() => exit(ExitCode.ok));
-    let sub;
-    try {
-      sub = await exitOnConnectionError(() => started);
-    } catch (error) {
-      if (!(error instanceof SubscriptionRefused)) throw error;
-      log.error(error.message);
-      process.exit(ExitCode.connection);
-    }
+    const sub = await exitOnConnectionError(() => started); // a refused SUBSCRIBE too: one line, status 3
     for (const grant of sub.granted) {
-      if (grant.qos >= 0x80) log.warn(`the broker refused the subscription to ${grant.topic} (reason 0x${grant.qos.toString(16)})`);
-      else log.debug(`subscribed to ${grant.topic} (QoS ${grant.qos})`);
+      if (grant.code >= 0x80) log.warn(`the broker refused the subscription to ${describeGrant(grant)}`);
+      else log.debug(`subscribed to ${grant.topic} (QoS ${grant.code})`);
     }
+    if (args["subscribe-only"]) return void exit(ExitCode.ok);
     if (timeoutMs !== undefined) setTimeout(timedOut, timeoutMs);
     armIdleTimer();
     logFailover(sub.connection);

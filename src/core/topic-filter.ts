@@ -11,3 +11,17 @@ export function filterProblem(filter: string): string | undefined {
   }
   return undefined;
 }
+
+/** Whether a topic matches a filter: + one level, # this level and all below; $-topics need a literal first level. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  const filterLevels = filter.split("/");
+  const topicLevels = topic.split("/");
+  for (let index = 0; index < filterLevels.length; index++) {
+    const level = filterLevels[index]!;
+    if (level === "#") return true;
+    if (index >= topicLevels.length) return false;
+    if (level !== "+" && level !== topicLevels[index]) return false;
+  }
+  return filterLevels.length === topicLevels.length;
+}

@@ -183,6 +183,31 @@ describe("sub", () => {
     });
   }
 
+  test("-T filters topics out, --retained-only stops at the first live message, --remove-retained clears, -E only subscribes", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    for (const topic of ["r/a", "r/b", "r/skip"]) expect(await tools.pub("-t", topic, "-m", `kept ${topic}`, "-r", "-q", "1").waitExit()).toBe(0);
+    const retainedOnly = await tools.sub("-t", "r/#", "-T", "r/skip", "--retained-only", "-v");
+    await retainedOnly.waitForCount(/^r\/. kept/, 2);
+    expect(await tools.pub("-t", "r/live", "-m", "now").waitExit()).toBe(0);
+    expect(await retainedOnly.waitExit()).toBe(0);
+    expect(retainedOnly.stdoutLines.sort()).toEqual(["r/a kept r/a", "r/b kept r/b"]);
+
+    const remover = tools.subPlain("-t", "r/#", "--remove-retained", "-C", "3", "-q", "1");
+    expect(await remover.waitExit()).toBe(0);
+    expect(remover.stdoutLines).toHaveLength(3);
+    const after = tools.subPlain("-t", "r/#", "-W", "0.5");
+    expect(await after.waitExit()).toBe(27);
+    expect(after.stdoutLines).toEqual([]);
+
+    const id = `only-subscribe-${Date.now()}`;
+    expect(await tools.subPlain("-E", "-i", id, "-c", "-q", "1", "-t", "q/x").waitExit()).toBe(0);
+    expect(await tools.pub("-t", "q/x", "-m", "queued", "-q", "1").waitExit()).toBe(0);
+    const back = tools.subPlain("-i", id, "-c", "-q", "1", "-t", "q/x", "-C", "1");
+    expect(await back.waitExit()).toBe(0);
+    expect(back.stdoutLines).toEqual(["queued"]);
+  });
+
   test("binary payloads as hex, base64 and JSON; -F codes", async () => {
     const { port } = await startBroker();
     const tools = ours(port, "5");
@@ -249,3 +274,39 @@ describe("sub", () => {
 function hasMosquittoSub(): boolean {
   return Bun.which("mosquitto_sub") !== null && Bun.which("stdbuf") !== null;
 }
+
+describe("refusals", () => {
+  test("a refused subscription or MQTT 5 publish is one line and exit 3; a partly refused SUBSCRIBE goes on", async () => {
+    // Our broker's --acl-file refuses in SUBACK and PUBACK (mosquitto 2.0 grants any SUBSCRIBE).
+    const dir = mkdtempSync(join(tmpdir(), "pingpong-acl-"));
+    const acl = join(dir, "acl");
+    writeFileSync(acl, "topic readwrite public/#\n");
+    const { port } = await startBroker("--acl-file", acl);
+    const common = ["-h", "127.0.0.1", "-p", String(port)];
+
+    const denied = pingpong("sub", ...common, "-t", "secret/x");
+    expect(await denied.waitExit()).toBe(3);
+    expect(denied.lines).toEqual(["error: the broker refused the subscription to secret/x (reason 0x87)"]);
+
+    const partly = pingpong("sub", ...common, "-t", "secret/x", "-t", "public/y", "-C", "1");
+    await partly.waitFor(/^warning: the broker refused the subscription to secret\/x \(reason 0x8[07]\)$/);
+    expect(await pingpong("pub", ...common, "-t", "public/y", "-m", "allowed").waitExit()).toBe(0);
+    expect(await partly.waitExit()).toBe(0);
+    expect(partly.stdoutLines).toEqual(["allowed"]);
+
+    const refusedPublish = pingpong("pub", ...common, "-t", "secret/x", "-m", "no", "-q", "1", "-V", "5");
+    expect(await refusedPublish.waitExit()).toBe(3);
+    expect(refusedPublish.lines).toEqual([expect.stringMatching(/^error: the broker refused the publish to secret\/x: .*Not authorized/i)]);
+  });
+});
+
+test("ping and echo refused their subscription say so in one line and exit 3", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pingpong-acl-"));
+  writeFileSync(join(dir, "acl"), "topic readwrite public/#\n");
+  const { port } = await startBroker("--acl-file", join(dir, "acl"));
+  for (const [command, topic] of [["echo", "/ping"], ["ping", "/pong"]] as const) {
+    const proc = pingpong(command, "-p", String(port));
+    expect(await proc.waitExit()).toBe(3);
+    expect(proc.lines.filter((line) => line.startsWith("error:"))).toEqual([`error: the broker refused the subscription to ${topic} (reason 0x87)`]);
+  }
+});

@@ -158,6 +158,19 @@ describe("broker --cluster over a real redis-server", () => {
     expect(b.proc.exitCode).toBeNull();
   });
 
+  testWithPrograms(["redis-server"], "SIGTERM while Redis is away still stops the node, with status 0", async () => {
+    const redis = await startRedis();
+    const a = await startNode(redis.url, "a");
+    const echo = pingpong("echo", "--port", String(a.port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    await redis.stop();
+    await a.proc.waitFor(/Lost Redis/);
+    a.proc.kill("SIGTERM");
+    const status = await a.proc.waitExit(10_000);
+    expect(`${status}\n${a.proc.output()}`).toStartWith("0\n");
+    expect(a.proc.output()).toContain("Broker stopped.");
+  });
+
   test("Redis unreachable at start: one line and exit status 5", async () => {
     const redisPort = await freePort();
     const port = await freePort();

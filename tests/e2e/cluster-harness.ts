@@ -49,13 +49,16 @@ export async function startNode(redisUrl: string, name: string, ...extra: string
   return { proc, port, url: `mqtt://127.0.0.1:${port}` };
 }
 
-/** `count` consecutive ports, free a moment ago on 127.0.0.1 and ::1, for `cluster --base-port`. */
+/**
+ * `count` consecutive ports, free a moment ago on 127.0.0.1 and ::1, for `cluster --base-port`. Taken
+ * below the ephemeral range (32768 and up on Linux), where outgoing connections of a busy machine
+ * would otherwise grab a port between this check and the node's listen.
+ */
 export async function freePortRange(count: number): Promise<number> {
   for (;;) {
-    const base = await freePort();
-    if (base + count > 65536) continue;
-    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isFree(base + i + 1)));
-    if (rest.every(Boolean)) return base;
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (free.every(Boolean)) return base;
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flagValues } from "../../src/core/flags";
 import { LineSplitter, parseUserProperties } from "../../src/core/publish-input";
-import { filterProblem } from "../../src/core/topic-filter";
+import { filterProblem, topicMatches } from "../../src/core/topic-filter";
 import { SESSION_NEVER_EXPIRES, sessionExpiryFlag, toConnectionOptions } from "../../src/commands/client-args";
 
 describe("pub -l lines", () => {
@@ -76,4 +76,24 @@ describe("connection options from flags", () => {
     expect(toConnectionOptions({ ...defaults, host: "::1" }, "ping").url).toBe("mqtt://[::1]:10008");
     expect(toConnectionOptions({ ...defaults, protocol: "mqttv311" }, "ping").protocolVersion).toBe(4);
   });
+});
+
+describe("topic matching (sub -T)", () => {
+  const cases: Array<[string, string, boolean]> = [
+    ["a/b", "a/b", true],
+    ["a/+", "a/b", true],
+    ["a/+", "a/b/c", false],
+    ["a/#", "a", true],
+    ["a/#", "a/b/c", true],
+    ["#", "a/b", true],
+    ["+/+", "/x", true],
+    ["+", "$SYS", false],
+    ["#", "$SYS/broker/uptime", false],
+    ["$SYS/#", "$SYS/broker/uptime", true],
+    ["a/b", "a/b/c", false],
+    ["a/b/c", "a/b", false],
+  ];
+  for (const [filter, topic, expected] of cases) {
+    test(`${filter} ${expected ? "matches" : "does not match"} ${topic}`, () => expect(topicMatches(filter, topic)).toBe(expected));
+  }
 });

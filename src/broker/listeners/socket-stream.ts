@@ -1,0 +1,168 @@
+import { EventEmitter } from "node:events";
+import type { Socket } from "bun";
+
+/**
+ * One of Bun's native sockets (Bun.listen) dressed as the small part of a Node stream that aedes
+ * uses: 'readable' + read(), write() with false + 'drain' for backpressure, destroy(), end(),
+ * and 'end'/'error'/'close'. A node:net socket under Bun costs more memory and a syscall per
+ * write; this one costs an EventEmitter, and every write made in one turn of the event loop
+ * (aedes writes a packet in several pieces) leaves in one send(2).
+ */
+export class SocketStream extends EventEmitter {
+  destroyed = false;
+  /** Bytes in and out, for the metrics (as on a node:net socket). */
+  bytesRead = 0;
+  bytesWritten = 0;
+  /** Received chunks aedes has not read yet. */
+  private inbound: Buffer[] = [];
+  private needReadable = true;
+  /** Written pieces waiting for the flush at the end of this turn, or for the socket to drain. */
+  private outbound: Uint8Array[] = [];
+  private outboundBytes = 0;
+  private flushScheduled = false;
+  private blocked = false;
+  private ending = false;
+  private flowing = false;
+
+  constructor(readonly socket: Socket<SocketStream | undefined>) {
+    super();
+  }
+
+  // ---- called by the listener's socket handlers ----
+
+  onData(chunk: Buffer): void {
+    if (this.destroyed) return;
+    this.bytesRead += chunk.length;
+    if (this.flowing) return; // resumed after DISCONNECT: read and dropped
+    this.inbound.push(chunk);
+    if (this.needReadable) {
+      this.needReadable = false;
+      this.emit("readable");
+    }
+  }
+
+  onDrain(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.flush();
+    if (!this.blocked) {
+      if (this.ending) this.finishEnd();
+      else this.emit("drain");
+    }
+  }
+
+  onEnd(): void {
+    this.emit("end");
+  }
+
+  onClose(error?: Error): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (error) this.emit("error", error);
+    this.emit("close");
+  }
+
+  // ---- the stream surface aedes uses ----
+
+  /** Everything received so far, or null (and 'readable' again when more comes). */
+  read(): Buffer | null {
+    const inbound = this.inbound;
+    if (inbound.length === 0) {
+      this.needReadable = true;
+      return null;
+    }
+    this.inbound = [];
+    this.needReadable = true;
+    return inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+  }
+
+  /** As on a Node stream without 'data' listeners: from now on input is read and dropped. */
+  resume(): this {
+    this.flowing = true;
+    this.inbound = [];
+    return this;
+  }
+
+  pause(): this {
+    this.flowing = false;
+    return this;
+  }
+
+  write(chunk: Uint8Array | string, encoding?: BufferEncoding | (() => void), callback?: () => void): boolean {
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (this.destroyed || this.ending) {
+      if (done) queueMicrotask(done);
+      return false;
+    }
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8") : chunk;
+    this.outbound.push(bytes);
+    this.outboundBytes += bytes.length;
+    this.bytesWritten += bytes.length;
+    if (!this.flushScheduled && !this.blocked) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+    if (done) queueMicrotask(done);
+    // Past 64 KiB not yet on the wire, ask the writer to wait for 'drain' (as a Node stream would).
+    return !this.blocked || this.outboundBytes < 65536;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.blocked || this.outboundBytes === 0 || this.destroyed) return;
+    const data = this.outbound.length === 1 ? this.outbound[0]! : Buffer.concat(this.outbound, this.outboundBytes);
+    const written = this.socket.write(data);
+    if (written === data.length) {
+      this.outbound = [];
+      this.outboundBytes = 0;
+      return;
+    }
+    if (written < 0) return; // closed: onClose follows
+    // The kernel's buffer is full: keep the rest until the socket drains.
+    const rest = data.subarray(written);
+    this.outbound = [rest];
+    this.outboundBytes = rest.length;
+    this.blocked = true;
+  };
+
+  /** end() was called: nothing more will be written. */
+  get writableEnded(): boolean {
+    return this.ending;
+  }
+
+  /** Sends what is written so far, then closes our side. */
+  end(chunk?: Uint8Array): this {
+    if (chunk) this.write(chunk);
+    if (this.destroyed || this.ending) return this;
+    this.ending = true;
+    this.flush();
+    if (!this.blocked) this.finishEnd();
+    return this;
+  }
+
+  private finishEnd(): void {
+    this.socket.end();
+  }
+
+  /**
+   * Closes now. What is already written still goes out first (a CONNACK refusal, a DISCONNECT
+   * with a reason code), unlike Node, where destroy() may drop it.
+   */
+  destroy(error?: Error): this {
+    if (this.destroyed) return this;
+    this.flush();
+    this.destroyed = true;
+    if (this.blocked) this.socket.terminate();
+    else this.socket.end();
+    // As Node does: 'error' and 'close' on the next tick, not inside the caller's stack.
+    process.nextTick(() => {
+      if (error) this.emit("error", error);
+      this.emit("close");
+    });
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this; // the listener sets TCP_NODELAY on every socket
+  }
+}

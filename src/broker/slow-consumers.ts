@@ -1,0 +1,120 @@
+// --max-queued: what the broker does for a subscriber that cannot keep up, so its memory stays bounded.
+import type { Aedes, Client } from "aedes";
+import { log } from "../log";
+
+export interface QueueLimits {
+  /** Messages waiting for one client (to be written, or sent and not yet acknowledged); 0: no limit. */
+  maxQueued: number;
+  /** A client whose queue stays full this long is disconnected (MQTT 5: reason 0x97). */
+  stallTimeoutMs: number;
+}
+
+export interface QueueEvents {
+  /** A QoS 0 message was not queued for this client (counted; log sparingly). */
+  droppedQoS0(clientId: string): void;
+  /** The client stayed full past stallTimeoutMs and is being disconnected. */
+  stalled(clientId: string, queued: number): void;
+}
+
+type Deliver = (packet: { qos: number }, done: () => void) => void;
+
+/** The parts of aedes's Client (and the committed aedes patch) this module reads. */
+interface QueuedClient {
+  id: string | null;
+  closed: boolean;
+  version: number | null;
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+  /** Patch: QoS 1/2 messages waiting for the Receive Maximum window, as packet, done pairs. */
+  _waitingForWindow?: unknown[];
+  /** Writes waiting for the socket to drain. */
+  _pendingDrains?: unknown[];
+  conn: NodeJS.EventEmitter;
+  disconnect(options: { reasonCode: number }, done?: () => void): void;
+}
+
+const QUOTA_EXCEEDED = 0x97;
+const RECHECK_MS = 5;
+
+/**
+ * Policy, per client, once `maxQueued` messages wait for it:
+ * - QoS 0 is dropped for that client (at most once; others still get it), as mosquitto does.
+ * - QoS 1/2 is held back: the broker finishes handling the PUBLISH (and acknowledges it) only when the
+ *   client has room again, so publishers slow down to the pace of the slowest subscriber instead of
+ *   the broker buffering without bound. A client that stays full for `stallTimeoutMs` is disconnected,
+ *   so one stuck subscriber cannot hold everyone up for ever; a persistent session keeps its messages.
+ * QoS 0 deliveries never hold up the broker: aedes would otherwise wait for a full socket to drain.
+ */
+export function limitQueue(aedesClient: Client, limits: QueueLimits, events: QueueEvents): void {
+  if (limits.maxQueued <= 0) return;
+  const client = aedesClient as unknown as QueuedClient;
+  const deliver0 = client.deliver0;
+  const deliverQoS = client.deliverQoS;
+  let pendingQoS0 = 0;
+  const held: Array<[{ qos: number }, () => void, number]> = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const queued = () => pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
+  const full = () => queued() >= limits.maxQueued;
+  const writtenQoS0 = () => void pendingQoS0--;
+
+  client.deliver0 = (packet, done) => {
+    if (client.closed) return deliver0(packet, done);
+    if (full()) {
+      if (client.id) events.droppedQoS0(client.id);
+    } else {
+      pendingQoS0++;
+      deliver0(packet, writtenQoS0);
+    }
+    setImmediate(done);
+  };
+
+  client.deliverQoS = (packet, done) => {
+    if (packet.qos === 0 || client.closed || (held.length === 0 && !full())) return deliverQoS(packet, done);
+    held.push([packet, done, performance.now()]);
+    timer ??= setTimeout(release, RECHECK_MS);
+  };
+
+  // Room is made by acknowledgements and drained sockets, which aedes does not announce; look again soon.
+  function release() {
+    timer = undefined;
+    while (held.length > 0 && (client.closed || queued() - held.length < limits.maxQueued)) {
+      const [packet, done] = held.shift()!;
+      deliverQoS(packet, done);
+    }
+    if (held.length === 0) return;
+    if (performance.now() - held[0]![2] > limits.stallTimeoutMs && !client.closed) {
+      events.stalled(client.id ?? "?", queued());
+      client.disconnect({ reasonCode: QUOTA_EXCEEDED });
+    }
+    timer = setTimeout(release, RECHECK_MS);
+  }
+
+  client.conn.once("close", () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    // aedes answers each with a write error ("connection closed"); a persistent session keeps them stored.
+    for (const [packet, done] of held.splice(0)) deliverQoS(packet, done);
+  });
+}
+
+/** Log lines for the events above: a slow consumer can drop thousands a second, so one line per client per 10 s. */
+export function queueEventLog(aedes: Aedes): QueueEvents {
+  const drops = new Map<string, { loggedAt: number; dropped: number }>();
+  aedes.on("clientDisconnect", (client) => drops.delete(client.id));
+  return {
+    droppedQoS0(clientId) {
+      let entry = drops.get(clientId);
+      if (!entry) drops.set(clientId, (entry = { loggedAt: -Infinity, dropped: 0 }));
+      entry.dropped++;
+      const now = performance.now();
+      if (now - entry.loggedAt < 10_000) return;
+      log.warn(`Client ${clientId} is not keeping up: ${entry.dropped} QoS 0 message(s) dropped for it (--max-queued).`);
+      entry.loggedAt = now;
+      entry.dropped = 0;
+    },
+    stalled(clientId, queued) {
+      log.warn(`Client ${clientId} has had ${queued} messages queued for too long (--slow-consumer-timeout); disconnecting it.`);
+    },
+  };
+}

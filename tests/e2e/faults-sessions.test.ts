@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import mqtt, { type MqttClient } from "mqtt";
+import { pingpong, startBroker } from "./harness";
+
+const MESSAGES = 400;
+
+/** Publishes numbered messages at a steady pace and records which ones the broker accepted. */
+function publishStream(client: MqttClient, qos: 1 | 2, count: number, intervalMs: number) {
+  const accepted = new Set<number>();
+  const done = (async () => {
+    for (let seq = 1; seq <= count; seq++) {
+      client.publish("/ping", `msg-${seq}`, { qos }, (error) => {
+        if (!error) accepted.add(seq); // PUBACK (QoS 1) or PUBCOMP (QoS 2) received
+      });
+      await Bun.sleep(intervalMs);
+    }
+  })();
+  return { accepted, done };
+}
+
+/** Counts each numbered message arriving on /pong. */
+function countEchoes(client: MqttClient) {
+  const seen = new Map<number, number>();
+  let notify = () => {};
+  client.on("message", (_topic, payload) => {
+    const seq = Number(payload.toString().replace("msg-", ""));
+    seen.set(seq, (seen.get(seq) ?? 0) + 1);
+    notify();
+  });
+  const waitForAll = async (wanted: Set<number>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while ([...wanted].some((seq) => !seen.has(seq)) && Date.now() < deadline) {
+      await Promise.race([new Promise<void>((resolve) => (notify = resolve)), Bun.sleep(250)]);
+    }
+  };
+  return { seen, waitForAll };
+}
+
+describe("a persistent echo killed mid-stream and restarted with the same client id", () => {
+  // QoS 2 is not asserted: aedes 2.0.0-beta.1 loses about 1 in 200 QoS 2 messages to a persistent
+  // subscriber (the echo is one) even without a fault (README, "Reliability": known problems).
+  for (const qos of [1, 2] as const) {
+    (qos === 2 ? test.skip : test)(`QoS ${qos}: every message the broker accepted is echoed at least once`, async () => {
+      const { port, url } = await startBroker();
+      const echoArgs = ["echo", "--port", String(port), "--qos", String(qos), "--client-id", `echo-durable-q${qos}`, "--no-clean", "--quiet"];
+      let echo = pingpong(...echoArgs);
+      await echo.waitFor(/Subscribed to \/ping/);
+
+      const listener = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `pong-listener-q${qos}`, reconnectPeriod: 0 });
+      await listener.subscribeAsync("/pong", { qos });
+      const echoes = countEchoes(listener);
+      const publisher = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `ping-publisher-q${qos}`, reconnectPeriod: 0 });
+      const stream = publishStream(publisher, qos, MESSAGES, 5);
+
+      // Kill the echo twice while messages flow: once early, once late.
+      for (const after of [60, 220]) {
+        const deadline = Date.now() + 15_000;
+        while (echoes.seen.size < after) {
+          if (Date.now() > deadline) throw new Error(`only ${echoes.seen.size} echoes, ${stream.accepted.size} accepted\n${echo.output()}`);
+          await Bun.sleep(5);
+        }
+        echo.kill("SIGKILL");
+        await echo.exited;
+        echo = pingpong(...echoArgs);
+        await echo.waitFor(/Subscribed to \/ping/);
+      }
+
+      await stream.done;
+      // Every publish is answered (accepted) before we count.
+      const deadline = Date.now() + 10_000;
+      while (stream.accepted.size < MESSAGES && Date.now() < deadline) await Bun.sleep(20);
+      expect(stream.accepted.size).toBe(MESSAGES);
+      await echoes.waitForAll(stream.accepted, 20_000);
+
+      const missing = [...stream.accepted].filter((seq) => !echoes.seen.has(seq));
+      const duplicated = [...echoes.seen].filter(([, times]) => times > 1).map(([seq]) => seq);
+      console.log(`QoS ${qos}: ${stream.accepted.size} accepted, ${echoes.seen.size} echoed, ${missing.length} missing, ${duplicated.length} duplicated, echo killed twice`);
+      expect(missing).toEqual([]);
+      // The echo keeps no state on disk: what it had echoed but not yet acknowledged when killed comes
+      // again. That is at most its window (the broker's Receive Maximum, 20) per kill.
+      expect(duplicated.length).toBeLessThanOrEqual(2 * 20);
+      await publisher.endAsync();
+      await listener.endAsync();
+    }, 60_000);
+  }
+});
