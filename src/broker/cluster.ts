@@ -1,3 +1,6 @@
+// Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
+// between processes, aedes-persistence-redis keeps sessions, subscriptions, retained messages and
+// QoS 1/2 state in Redis. This module only builds those two and watches the Redis connections.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Aedes, AedesOptions } from "aedes";
@@ -8,11 +11,6 @@ import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core
 import { log } from "../log";
 import { setClusterView, type ClusterView } from "./cluster-view";
 
-/**
- * Joins a broker to a cluster the way aedes is built for it: mqemitter-redis carries every publish
- * between processes, aedes-persistence-redis keeps sessions, subscriptions, retained messages and
- * QoS 1/2 state in Redis. This module only builds those two and watches the Redis connections.
- */
 export interface ClusterOptions {
   /** redis://host:port[/db] (rediss:// for TLS). */
   redisUrl: string;
@@ -106,6 +104,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   const persistence = aedesPersistenceRedis({ conn: command });
 
   let redisUp = true;
+  let closing = false;
   let broker: Aedes | undefined;
   // Every node's aedes publishes $SYS/<id>/birth once and $SYS/<id>/heartbeat each heartbeatMs.
   const lastSeen = new Map<string, number>([[nodeId, Date.now()]]);
@@ -133,6 +132,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     if (redisUp || closing) return;
     if (connections.some((connection) => connection.status !== "ready")) return;
     redisUp = true;
+    lastError = "";
     log.info(`Redis at ${redis.display} is back; accepting clients.`);
   };
   for (const connection of connections) {
@@ -141,7 +141,6 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     connection.on("ready", onReady);
   }
 
-  let closing = false;
   const aedesOptions: AedesOptions = {
     id: nodeId,
     mq,

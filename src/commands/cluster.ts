@@ -21,7 +21,7 @@ export default defineCommand({
     host: { type: "string", description: 'Address every node listens on ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
     verbose: { type: "boolean", alias: "v", description: "Nodes log every publish (debug)" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     setLogLevel({ verbose: args.verbose });
     const nodes = parseIntegerFlag("nodes", String(args.nodes), 1, 64);
     const basePort = parseIntegerFlag("base-port", String(args["base-port"]), 1, 65536 - nodes);
@@ -38,7 +38,8 @@ export default defineCommand({
       basePort,
       host: String(args.host),
       redisUrl,
-      brokerArgs: args.verbose ? ["--verbose"] : [],
+      // Whatever follows `--` goes to every node's broker (e.g. -- --password-file passwd --sys-interval 5s).
+      brokerArgs: [...(args.verbose ? ["--verbose"] : []), ...(rawArgs.includes("--") ? rawArgs.slice(rawArgs.indexOf("--") + 1) : [])],
       onLine: (port, line, stream) => (stream === "stdout" ? process.stdout : process.stderr).write(`[${port}] ${line}\n`),
       onExit: (port, status) => log.warn(`Node on port ${port} exited with status ${status}; the others go on.`),
     });
@@ -59,6 +60,6 @@ export default defineCommand({
       log.error(`${error.message}; stopped the other nodes.`);
       process.exit(error.status);
     }
-    log.info(`Cluster of ${nodes} nodes on ports ${cluster.ports[0]}-${cluster.ports.at(-1)} over Redis ${parseRedisUrl(redisUrl).display} is up.`);
+    log.info(`Cluster of ${nodes} node${nodes === 1 ? "" : "s"} on ports ${cluster.ports[0]}-${cluster.ports.at(-1)} over Redis ${parseRedisUrl(redisUrl).display} is up.`);
   },
 });

@@ -28,7 +28,10 @@ export function timestampPrefix(payload: Uint8Array): string {
     if ((byte < ZERO || byte > NINE) && byte !== DOT) break;
     end++;
   }
-  return end === 0 ? "" : String.fromCharCode(...payload.subarray(0, end));
+  if (end === 0) return "";
+  // On the hot path (every echo): Buffer's latin1 decoding is ~40x cheaper than fromCharCode(...spread).
+  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return bytes.toString("latin1", 0, end);
 }
 
 /** Pads a probe payload to `size` bytes, timestamp first, then a space and filler. */

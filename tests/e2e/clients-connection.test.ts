@@ -77,6 +77,18 @@ describe("TLS (mqtts) against Debian's mosquitto", () => {
     expect(await ping.waitExit(15_000)).toBe(0);
   }, 30_000);
 
+  testWithPrograms(["mosquitto", "openssl"], "ping over wss:// (WebSocket over TLS) with --cafile", async () => {
+    const { caCert, serverCert, serverKey } = tls();
+    const wssPort = await freePort();
+    const { port } = await startMosquitto(`listener ${wssPort} 127.0.0.1\nprotocol websockets\ncafile ${caCert}\ncertfile ${serverCert}\nkeyfile ${serverKey}\n`);
+    await waitForPort(wssPort);
+    const echo = pingpong("echo", "-p", String(port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    const ping = pingpong("ping", "--url", `wss://localhost:${wssPort}`, "--cafile", caCert, "-c", "2", "-I", "50ms");
+    expect(await ping.waitExit(15_000)).toBe(0);
+    expect(ping.output()).toContain("2 probes transmitted, 2 received");
+  }, 30_000);
+
   testWithPrograms(["mosquitto", "openssl"], "a broker that requires client certificates accepts --cert/--key", async () => {
     const { port } = await tlsMosquitto("require_certificate true\n");
     const { caCert, clientCert, clientKey } = tls();

@@ -23,6 +23,18 @@ describe("cluster --nodes N: N broker processes over one Redis", () => {
     for (let i = 0; i < 3; i++) expect(await accepts(base + i)).toBe(false);
   });
 
+  testWithPrograms(["redis-server"], "flags after -- go to every node's broker", async () => {
+    const redis = await startRedis();
+    const base = await freePortRange(1);
+    const httpPort = await freePort();
+    const cluster = pingpong("cluster", "--nodes", "1", "--base-port", String(base), "--redis", redis.url, "--", "--http-port", String(httpPort));
+    await cluster.waitFor(/Cluster of 1 node on ports/, 20_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/mqtt_pingpong_cluster_node_info\{node="node-\d+-[0-9a-f]{6}"\} 1/);
+    cluster.kill("SIGTERM");
+    expect(await cluster.waitExit(15_000)).toBe(0);
+  });
+
   test("Redis unreachable: the nodes say so, the others are stopped, exit status 5", async () => {
     const redisPort = await freePort();
     const base = await freePortRange(2);
