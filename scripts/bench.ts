@@ -109,7 +109,7 @@ function argvOf(target: Target, port: number): string[] {
     case "floor":
       return [process.execPath, join(root, "src/bench/echo-floor.ts"), String(port)];
     case "baseline":
-      return [resolve(flags.baseline!), "broker", "--host", "127.0.0.1", "--port", String(port)];
+      return [resolve(flags.baseline!), "broker", "--host", "127.0.0.1", "--port", String(port), "--max-connections", "0"];
   }
 }
 
@@ -240,7 +240,9 @@ try {
 
 // Cluster over Redis: 1, 2 and 3 `broker --cluster` nodes and one redis-server (src/bench/cluster.ts).
 const clusterRuns: ClusterBenchRun[] = [];
-if (Bun.which("redis-server")) {
+if (only && !only.includes("cluster")) {
+  // --only without "cluster": skip it.
+} else if (Bun.which("redis-server")) {
   for (let round = 0; round < rounds; round++) {
     const counts = round % 2 === 0 ? [1, 2, 3] : [3, 2, 1];
     clusterRuns.push(...(await benchCluster({ binary, nodeCounts: counts, timing, protocol: flags.protocol!, say: (text) => say(`round ${round + 1}/${rounds} ${text}`) })));

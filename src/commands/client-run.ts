@@ -12,6 +12,11 @@ export async function exitOnConnectionError<T>(start: () => Promise<T>): Promise
       log.error(error.message);
       process.exit(ExitCode.connection);
     }
+    // MQTT.js fails a SUBSCRIBE still waiting for its SUBACK this way when the connection drops.
+    if (error instanceof Error && error.message === "Connection closed") {
+      log.error("connection lost before the broker acknowledged the subscription");
+      process.exit(ExitCode.connection);
+    }
     throw error;
   }
 }

@@ -50,6 +50,20 @@ describe("clients with several --url and --reconnect move to the next node", () 
     expect(echo.exitCode).toBeNull();
   });
 
+  testWithPrograms(["redis-server"], "sub --reconnect moves to the other node and prints what is published after", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const sub = pingpong("sub", "--url", a.url, "--url", b.url, "--reconnect", "-t", "alerts/#", "-v", "-d");
+    await sub.waitFor(/subscribed to alerts\/# \(QoS 0\)/);
+    a.proc.kill("SIGKILL");
+    await sub.waitFor(new RegExp(`Reconnected to 127\\.0\\.0\\.1:${b.port} after`), 15_000);
+    await b.proc.waitFor(/Client mqtt-pingpong-sub-\w+ subscribed to alerts\/#/, 15_000);
+    const pub = pingpong("pub", "--url", b.url, "-t", "alerts/door", "-m", "open");
+    expect(await pub.waitExit(10_000)).toBe(0);
+    await sub.waitFor(/^alerts\/door open$/, 10_000);
+    expect(sub.exitCode).toBeNull();
+  });
+
   testWithPrograms(["redis-server"], "without --reconnect, several --url still help to connect: a dead first node is skipped", async () => {
     const redis = await startRedis();
     const b = await startNode(redis.url, "b");
