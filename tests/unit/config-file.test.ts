@@ -25,3 +25,14 @@ describe("config files", () => {
     expect(() => parseConfigFile("allow-anonymous yes", definitions)).toThrow('takes true or false, not "yes"');
   });
 });
+
+describe("the broker's config file", () => {
+  test("covers every broker flag but --config itself", async () => {
+    const { brokerArgs } = await import("../../src/commands/broker");
+    for (const [name, definition] of Object.entries(brokerArgs)) {
+      if (name === "config") continue;
+      const line = definition.type === "boolean" ? name : `${name} 1`;
+      expect(Object.keys(parseConfigFile(line, brokerArgs))).toEqual([name]);
+    }
+  });
+});

@@ -28,6 +28,15 @@ export class WebSocketDuplex extends Duplex {
   /** Incoming data is pushed as it arrives (see receive). */
   override _read(): void {}
 
+  /**
+   * read() without a size must return all buffered data (Node's contract, which aedes relies on), but
+   * Bun's Readable returns only the first pushed chunk. MQTT.js sends a packet as several WebSocket
+   * messages, so aedes would parse a piece, wait for a 'readable' that never comes, and stall.
+   */
+  override read(size?: number): Buffer | null {
+    return super.read(size ?? (this.readableLength || undefined));
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.send(chunk, callback);
   }
@@ -115,7 +124,8 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
             },
           },
         });
-        return { port: server.port!, close: async () => void (await server.stop(true)) };
+        // Not stop(true): that would cut the WebSockets before aedes has said DISCONNECT on them.
+        return { port: server.port!, close: async () => void (await server.stop()) };
       },
       (address) => `ws://${address}${WEBSOCKET_PATH}`,
     );
