@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { describeCase, runFuzz } from "../src/fuzz/driver";
+import { childLines } from "./child-lines";
 
 const { values } = parseArgs({
   options: {
@@ -45,30 +46,7 @@ function spawn(...args: string[]) {
 const stopAll = () => children.forEach((child) => child.kill("SIGKILL"));
 process.on("SIGINT", () => (stopAll(), process.exit(130)));
 
-/** Lines of a child's stdout, and a way to wait for one. */
-function lines(stream: ReadableStream<Uint8Array>) {
-  const seen: string[] = [];
-  let wake = () => {};
-  (async () => {
-    let partial = "";
-    for await (const chunk of stream) {
-      const parts = (partial + new TextDecoder().decode(chunk)).split("\n");
-      partial = parts.pop()!;
-      seen.push(...parts);
-      wake();
-    }
-  })();
-  const waitFor = async (pattern: RegExp, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = seen.find((line) => pattern.test(line));
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}`);
-      await Promise.race([new Promise<void>((r) => (wake = r)), Bun.sleep(200)]);
-    }
-  };
-  return { seen, waitFor };
-}
+const lines = childLines;
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
 

@@ -55,6 +55,8 @@ type RunningBroker = Aedes & { clients: Record<string, Client> };
 /** Turns the limits into aedes options; hooks for access control are added by the caller. */
 export function protocolOptions(limits: ProtocolLimits = DEFAULT_PROTOCOL_LIMITS): AedesOptions {
   let broker: RunningBroker | undefined;
+  /** Connections let in by --max-connections and not yet closed. */
+  const admitted = new Set<Client>();
   return {
     maximumPacketSize: limits.maxPacketSize,
     receiveMaximum: limits.maxInflight,
@@ -64,13 +66,20 @@ export function protocolOptions(limits: ProtocolLimits = DEFAULT_PROTOCOL_LIMITS
     topicAliasMaximum: limits.maxTopicAlias,
     preConnect(client: Client, packet, callback) {
       broker ??= (client as Client & { broker: RunningBroker }).broker;
+      // Counted from here, not from aedes's connectedClients: in a burst, hundreds of CONNECTs pass
+      // this hook before the first one is registered, and all would get in.
       // A client taking over its own session does not add a connection.
-      if (limits.maxConnections > 0 && broker.connectedClients >= limits.maxConnections && !broker.clients[packet.clientId]) {
+      const takeover = Boolean(broker.clients[packet.clientId]);
+      if (limits.maxConnections > 0 && !takeover && admitted.size >= limits.maxConnections) {
         const refusal = new Error(`connection limit reached (--max-connections ${limits.maxConnections})`) as ConnectRefusal;
         refusal.returnCode = SERVER_UNAVAILABLE;
         refusal.reasonCode = QUOTA_EXCEEDED;
         callback(refusal, false);
         return;
+      }
+      if (limits.maxConnections > 0) {
+        admitted.add(client); // a takeover's old connection leaves the set as it closes
+        (client as Client & { conn: NodeJS.EventEmitter }).conn.once("close", () => admitted.delete(client));
       }
       callback(null, true);
     },

@@ -217,6 +217,9 @@ function withoutProperties(extra: IClientOptions | undefined): IClientOptions | 
   return rest;
 }
 
+/** MQTT 5 DISCONNECT reason 0x8E: a new connection with this client id replaced us [MQTT-3.1.4-3]. */
+const SESSION_TAKEN_OVER = 0x8e;
+
 function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5, options: ConnectionOptions): Connection {
   let ending = false;
   let lostListener: ((reason: string) => void) | undefined;
@@ -230,7 +233,10 @@ function wrap(client: MqttClient, timing: ConnectTiming, target: string, protoco
   };
   client.on("disconnect", (packet) => {
     const code = packet.reasonCode ?? 0;
-    serverDisconnectReason = `the broker sent DISCONNECT (reason 0x${code.toString(16).padStart(2, "0")}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
+    serverDisconnectReason =
+      code === SESSION_TAKEN_OVER
+        ? `another client connected with the same client id "${options.clientId}" and took this session over`
+        : `the broker sent DISCONNECT (reason 0x${code.toString(16).padStart(2, "0")}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
   });
   // 'close' fires as soon as the socket closes, long before a keepalive would notice.
   const lostText = () => `connection to ${target} lost${serverDisconnectReason ? `: ${serverDisconnectReason}` : ""}`;

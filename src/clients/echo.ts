@@ -38,8 +38,8 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   let echoed = 0;
   const { pingTopic, pongTopic, qos, logMessages, onEcho } = options;
   const publishOptions = { qos };
-  let connected!: (client: MqttClient) => void;
-  const ready = new Promise<MqttClient>((resolve) => (connected = resolve));
+  // The MQTT.js client of the current attempt; set before it reads anything (prepareClient below).
+  let current: MqttClient | undefined;
 
   // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2]; a burst (a session's
   // stored messages at reconnect) would exceed it and get us disconnected (0x93). So echoes with
@@ -79,32 +79,33 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   // an unacknowledged message again to the restarted echo (same client id, persistent session). QoS 2
   // is not echoed again at PUBREL, so it is not repeated either.
   const awaitingEcho = new Map<number, { echoed: boolean; sendAck?: () => void }>();
-  let acksHeld = false;
   const customHandleAcks = (topic: string, payload: Buffer, packet: RequestPacket & { qos: number; messageId?: number }, ack: (code: number) => void) => {
     if (topic === pingTopic && packet.qos > 0 && packet.messageId !== undefined) {
       const entry: { echoed: boolean; sendAck?: () => void } = { echoed: false };
       awaitingEcho.set(packet.messageId, entry);
-      void ready.then((client) =>
-        echo(client, payload, packet, (error) => {
-          if (error) return; // the connection is going: no acknowledgement, so the broker sends it again
-          entry.echoed = true;
-          awaitingEcho.delete(packet.messageId!);
-          entry.sendAck?.();
-        }),
-      );
+      echo(current!, payload, packet, (error) => {
+        if (error) return; // the connection is going: no acknowledgement, so the broker sends it again
+        entry.echoed = true;
+        awaitingEcho.delete(packet.messageId!);
+        entry.sendAck?.();
+      });
     }
     // MQTT.js handles one incoming packet at a time: answering later here would stall it (and the
-    // PUBACK for the echo behind it). So answer now and hold the acknowledgement in holdAcks below;
-    // a session's messages can arrive with CONNACK, before holdAcks is in place: those wait for it.
-    if (acksHeld) ack(0);
-    else void ready.then(() => ack(0));
+    // PUBACK for the echo behind it). So answer now; holdAcks (installed before the first packet)
+    // keeps the acknowledgement back.
+    ack(0);
   };
 
-  const connection = await connect({ ...options.connection, extra: { ...options.connection.extra, customHandleAcks } });
+  const connection = await connect({
+    ...options.connection,
+    extra: { ...options.connection.extra, customHandleAcks },
+    prepareClient(client) {
+      options.connection.prepareClient?.(client);
+      current = client;
+      holdAcks(client, awaitingEcho);
+    },
+  });
   const { client } = connection;
-  holdAcks(client, awaitingEcho);
-  acksHeld = true;
-  connected(client);
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above

@@ -19,6 +19,8 @@ type ClusterArgValues = { [K in keyof typeof clusterArgs]?: string | boolean };
  * Redis out of reach at start is one line and exit status 5.
  */
 export async function joinClusterFromArgs(args: ClusterArgValues): Promise<Cluster | undefined> {
+  // Checked even without --cluster: a wrong value is an error, not silently ignored.
+  const connectTimeoutMs = durationFlag("redis-timeout", String(args["redis-timeout"]), 1);
   if (args.cluster === undefined) return undefined;
   const redisUrl = String(args.cluster);
   try {
@@ -26,7 +28,6 @@ export async function joinClusterFromArgs(args: ClusterArgValues): Promise<Clust
   } catch (error) {
     throw new UsageError(`--cluster: ${(error as Error).message}`);
   }
-  const connectTimeoutMs = durationFlag("redis-timeout", String(args["redis-timeout"]), 1);
   const nodeName = args["node-name"] === undefined ? undefined : String(args["node-name"]);
   // Loaded only with --cluster: the Redis client is no start-up cost for a broker on its own.
   const { joinCluster, RedisUnreachableError } = await import("../broker/cluster");

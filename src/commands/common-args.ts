@@ -12,8 +12,8 @@ export function durationFlag(name: string, text: string, minMs = 0): number {
   return ms;
 }
 
-export function qosFlag(text: string): 0 | 1 | 2 {
-  return Number(parseChoiceFlag("qos", text, ["0", "1", "2"])) as 0 | 1 | 2;
+export function qosFlag(text: string, name = "qos"): 0 | 1 | 2 {
+  return Number(parseChoiceFlag(name, text, ["0", "1", "2"])) as 0 | 1 | 2;
 }
 
 export function topicFlag(name: string, text: string): string {

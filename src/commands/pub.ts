@@ -78,7 +78,7 @@ function willOf(args: PubArgValues): IClientOptions["will"] {
   return {
     topic: topicFlag("will-topic", String(args["will-topic"])),
     payload: Buffer.from(String(args["will-payload"])),
-    qos: qosFlag(String(args["will-qos"])),
+    qos: qosFlag(String(args["will-qos"]), "will-qos"),
     retain: Boolean(args["will-retain"]),
   };
 }
@@ -119,7 +119,8 @@ export default defineCommand({
       qos: qosFlag(String(args.qos)),
       retain: Boolean(args.retain),
       properties: publishProperties(args, rawArgs),
-      delayMs: repeat > 1 ? durationFlag("repeat-delay", String(args["repeat-delay"])) : 0,
+      // Checked even without --repeat: a wrong value is an error, not silently ignored.
+      delayMs: durationFlag("repeat-delay", String(args["repeat-delay"])) * (repeat > 1 ? 1 : 0),
     };
     // Read files before connecting, so a bad path is a usage error and not a half-done run.
     const fileBytes = source === "file" ? readFlagFile("file", String(args.file)) : undefined;

@@ -1,0 +1,77 @@
+import { expect, test } from "bun:test";
+import net from "node:net";
+import mqtt from "mqtt";
+import { startBroker } from "./harness";
+
+/** Whether a TCP connection to 127.0.0.1:port is accepted. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+test("SIGTERM while QoS 1 messages flow: no new connections, every accepted message delivered, exit 0", async () => {
+  const { proc: broker, port, url } = await startBroker("--drain-timeout", "20s");
+
+  // A subscriber slow to acknowledge (100 ms each), so messages are still in flight at SIGTERM.
+  const received = new Set<string>();
+  const subscriber = await mqtt.connectAsync(url, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    customHandleAcks: (_topic, payload, _packet, ack) => {
+      received.add(payload.toString());
+      setTimeout(() => ack(0), 100);
+    },
+  });
+  await subscriber.subscribeAsync("flow", { qos: 1 });
+
+  const publisher = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  const accepted = new Set<string>();
+  let stop = false;
+  const publishing = (async () => {
+    for (let n = 1; !stop; n++) {
+      const payload = `m-${n}`;
+      publisher.publish("flow", payload, { qos: 1 }, (error) => error || accepted.add(payload));
+      await Bun.sleep(2);
+    }
+  })();
+  const deadline = Date.now() + 15_000;
+  while (accepted.size < 30 && Date.now() < deadline) await Bun.sleep(5);
+  expect(accepted.size).toBeGreaterThanOrEqual(30);
+
+  broker.kill("SIGTERM");
+  await broker.waitFor(/SIGTERM: stopping the broker/);
+  // The listener is closed at once, while the broker is still delivering.
+  expect(await accepts(port)).toBe(false);
+  expect(broker.exitCode).toBeNull();
+
+  expect(await broker.waitExit(25_000)).toBe(0);
+  stop = true;
+  await publishing;
+  expect(broker.output()).toContain("Broker stopped.");
+  expect(broker.output()).not.toMatch(/still in flight after/);
+  const lost = [...accepted].filter((payload) => !received.has(payload));
+  console.log(`drain: ${accepted.size} accepted before and during SIGTERM, ${received.size} delivered, ${lost.length} lost`);
+  expect(lost).toEqual([]);
+  subscriber.end(true);
+  publisher.end(true);
+}, 60_000);
+
+test("a drain that cannot finish gives up after --drain-timeout, says how much was left, and exits 0", async () => {
+  const { proc: broker, url } = await startBroker("--drain-timeout", "1s");
+  // This subscriber never acknowledges: its QoS 1 messages stay in flight.
+  const subscriber = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, customHandleAcks: () => {} });
+  await subscriber.subscribeAsync("stuck", { qos: 1 });
+  const publisher = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  for (let n = 0; n < 5; n++) await publisher.publishAsync("stuck", `s-${n}`, { qos: 1 });
+
+  const started = Date.now();
+  broker.kill("SIGTERM");
+  expect(await broker.waitExit(10_000)).toBe(0);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  expect(broker.output()).toMatch(/\d+ message\(s\) still in flight after the 1 s drain timeout\./);
+  subscriber.end(true);
+  publisher.end(true);
+}, 30_000);
