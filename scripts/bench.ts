@@ -28,7 +28,7 @@ const binary = join(root, "mqtt-pingpong");
 const outDir = resolve(flags.out ?? join(root, "bench"));
 const quick = flags.quick;
 const rounds = Number(flags.rounds ?? (quick ? 1 : 5));
-const durationS = quick ? 1 : 5;
+const durationS = quick ? 1 : 4;
 const warmupS = quick ? 0.5 : 1;
 const idleConnections = Number(flags.connections ?? (quick ? 1000 : 10_000));
 const coldStartSamples = quick ? 2 : 3;
@@ -368,7 +368,7 @@ const markdown = [
   "",
   `${rounds} interleaved round(s), medians; ${durationS} s per run after ${warmupS} s warm-up; MQTT ${flags.protocol}; ${machine.pinned}. ` +
     `Load average before: ${loadBefore.split(" ").slice(0, 3).join(" ")}, after: ${loadAfter.split(" ").slice(0, 3).join(" ")}.`,
-  "Command: `npm run bench" + (quick ? " -- --quick" : "") + "`. Generator: `mqtt-pingpong bench` (closed loop, inflight 1 for RTT and 100 for throughput).",
+  "Command: `npm run bench" + (quick ? " -- --quick" : "") + "`. Generator: `mqtt-pingpong bench` (closed loop; inflight 1 for RTT, 100 for QoS 0 and 20 for QoS 1 throughput).",
   "",
   ...tableLines,
   "",
