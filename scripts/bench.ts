@@ -28,7 +28,7 @@ const binary = join(root, "mqtt-pingpong");
 const outDir = resolve(flags.out ?? join(root, "bench"));
 const quick = flags.quick;
 const rounds = Number(flags.rounds ?? (quick ? 1 : 5));
-const durationS = quick ? 1 : 5;
+const durationS = quick ? 1 : 4;
 const warmupS = quick ? 0.5 : 1;
 const idleConnections = Number(flags.connections ?? (quick ? 1000 : 10_000));
 const coldStartSamples = quick ? 2 : 3;
@@ -187,6 +187,8 @@ const keep = (id: string, target: string, result: Record<string, any>) => {
 };
 
 const loadBefore = readFileSync("/proc/loadavg", "utf8").trim();
+/** The 1-minute load average at the start of each round: how busy the machine was meanwhile. */
+const loadSamples: number[] = [];
 const started = new Date();
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -202,6 +204,7 @@ process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 say(`${rounds} round(s), ${durationS} s per run after ${warmupS} s warm-up, MQTT ${flags.protocol}; broker on CPU ${pinned ? BROKER_CPU : "any"}, generator on CPU ${pinned ? GENERATOR_CPU : "any"}`);
 try {
   for (let round = 0; round < rounds; round++) {
+    loadSamples.push(Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]));
     // A B in even rounds, B A in odd ones, so a drift in the machine's load hits both alike.
     const order = <T>(items: T[]) => (round % 2 === 0 ? items : [...items].reverse());
     for (const scenario of scenarios) {
@@ -367,8 +370,10 @@ const markdown = [
   `${date} · ${machine.cpu}, ${cores} cores, Linux ${machine.kernel} · Bun ${machine.bun} · mosquitto ${machine.mosquitto} · mqtt-pingpong ${machine.ourVersion}`,
   "",
   `${rounds} interleaved round(s), medians; ${durationS} s per run after ${warmupS} s warm-up; MQTT ${flags.protocol}; ${machine.pinned}. ` +
-    `Load average before: ${loadBefore.split(" ").slice(0, 3).join(" ")}, after: ${loadAfter.split(" ").slice(0, 3).join(" ")}.`,
-  "Command: `npm run bench" + (quick ? " -- --quick" : "") + "`. Generator: `mqtt-pingpong bench` (closed loop, inflight 1 for RTT and 100 for throughput).",
+    `Load average before: ${loadBefore.split(" ").slice(0, 3).join(" ")}, after: ${loadAfter.split(" ").slice(0, 3).join(" ")}; ` +
+    `1-minute load at each round's start: ${loadSamples.join(", ")} (on ${cores} cores: above ${cores} means other processes competed for the CPUs).`,
+  "Command: `npm run bench" + (process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : "") + "`." +
+    (flags.baseline ? ` Baseline: \`${flags.baseline}\`, another build of mqtt-pingpong.` : "") + " Generator: `mqtt-pingpong bench` (closed loop; inflight 1 for RTT, 100 for QoS 0 and 20 for QoS 1 throughput).",
   "",
   ...tableLines,
   "",
@@ -386,7 +391,7 @@ const markdown = [
 ];
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "results.md"), markdown.join("\n"));
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ date, machine, rounds, durationS, warmupS, protocol: flags.protocol, idleConnections, rows, results, cluster: clusterRuns }, null, 2) + "\n");
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ date, machine, loadSamples, rounds, durationS, warmupS, protocol: flags.protocol, idleConnections, rows, results, cluster: clusterRuns }, null, 2) + "\n");
 const pick = (id: string, p: string) => ["ours", "mosquitto", "floor"].map((t) => med(id, t, (r) => ms(r.latency[`${p}Us`])));
 writeFileSync(
   join(outDir, "results.svg"),
