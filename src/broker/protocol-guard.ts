@@ -46,9 +46,9 @@ type PacketLike = {
 /**
  * Wraps one aedes client's packet intake. Checks: UTF-8 strings well formed and free of U+0000
  * [MQTT-1.5.4-1/2], no second CONNECT [MQTT-3.1.0-2], a valid PUBLISH topic name [MQTT-3.3.2-2],
- * non-zero packet identifiers [MQTT-2.2.1-3], SUBSCRIBE and UNSUBSCRIBE with a topic filter. A connected MQTT 5 client then gets a DISCONNECT with
- * the reason code the spec names before the connection closes, also for the parse errors aedes
- * itself detects (malformed packets: 0x81).
+ * non-zero packet identifiers [MQTT-2.2.1-3], a topic filter in SUBSCRIBE and UNSUBSCRIBE
+ * [MQTT-3.8.3-2]. A connected MQTT 5 client then gets a DISCONNECT with the reason code the spec
+ * names before the connection closes, also for the parse errors aedes itself finds (0x81).
  */
 export function guardProtocol(aedesClient: Client, drainState?: DrainState): void {
   const client = aedesClient as unknown as GuardedClient;

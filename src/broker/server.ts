@@ -78,8 +78,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { drainMs?: number } = {}) =>
     (closing ??= (async () => {
-      await Promise.all(services.map((service) => service.close()));
+      // Stop accepting first, in this very tick: nothing new may connect once shutdown has begun.
       const stopped = Promise.all(listeners.map((listener) => listener.close()));
+      await Promise.all(services.map((service) => service.close()));
       if (closeOptions.drainMs) {
         const left = await drain(aedes, drainState, closeOptions.drainMs);
         if (left > 0) log.warn(`${left} message(s) still in flight after the ${closeOptions.drainMs / 1000} s drain timeout.`);

@@ -1,6 +1,7 @@
 // $SYS/broker/... topics, published (retained) every --sys-interval, with mosquitto's topic names;
 // in a cluster, $SYS/<node-id>/broker/... and $SYS/broker/cluster/nodes.
 import type { Aedes } from "aedes";
+import { log } from "../log";
 import type { BrokerMetrics, MetricsSample } from "./metrics";
 
 /** A cluster's node list, the same from every node, so one retained topic serves them all. */
@@ -27,7 +28,14 @@ export function sysPublisher(metrics: BrokerMetrics, intervalMs: number) {
   return (aedes: Aedes): { close(): void } => {
     let stopped = false;
     const publishAll = async () => {
-      const sample = await metrics.sample();
+      let sample: MetricsSample;
+      try {
+        sample = await metrics.sample();
+      } catch (error) {
+        // e.g. Redis away under --cluster: skip this round rather than crash the broker.
+        log.debug(`$SYS: no sample this round: ${(error as Error).message}`);
+        return;
+      }
       if (stopped) return;
       // In a cluster every node's figures would overwrite the others' on one topic: each node uses
       // $SYS/<node-id>/broker/..., not retained (node ids change with every start; retained copies

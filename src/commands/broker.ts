@@ -150,7 +150,7 @@ export function withConfigFile(args: BrokerArgValues, rawArgs: string[]): Broker
 }
 
 /** Turns the broker's flags into options: reads the files, checks every combination. */
-export function toBrokerOptions(args: BrokerArgValues): BrokerOptions {
+export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = toProtocolLimits(args)): BrokerOptions {
   const host = String(args.host);
   const users = args["password-file"] ? readPasswordFile(String(args["password-file"])) : undefined;
   const acl = args["acl-file"] ? readAclFile(String(args["acl-file"])) : undefined;
@@ -162,7 +162,7 @@ export function toBrokerOptions(args: BrokerArgValues): BrokerOptions {
   const listeners: ListenerStarter[] = [];
   if (args["tls-port"] !== undefined) listeners.push(tlsListener({ host, port: namedPort("tls-port", args["tls-port"]), ...readTlsFiles(args) }));
   else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
-  if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: namedPort("ws-port", args["ws-port"]) }));
+  if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: namedPort("ws-port", args["ws-port"]), maxMessageBytes: limits.maxPacketSize }));
 
   const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
   const httpPort = args["http-port"] === undefined ? undefined : namedPort("http-port", args["http-port"]);
@@ -261,7 +261,8 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const settings = withConfigFile(args, rawArgs);
     setLogLevel({ verbose: Boolean(settings.verbose) });
-    const options = { ...toBrokerOptions(settings), limits: toProtocolLimits(settings) };
+    const limits = toProtocolLimits(settings);
+    const options = { ...toBrokerOptions(settings, limits), limits };
     const reliability = toReliabilityOptions(settings);
     options.queue = reliability.queue;
     // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).

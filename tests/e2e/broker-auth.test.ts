@@ -60,6 +60,32 @@ describe("passwd", () => {
     expect(again.output()).toContain(`no user "bob" in ${file}`);
   });
 
+  testWithPrograms(["script"], "on a terminal it asks twice without echoing the password", async () => {
+    const file = join(tempDir(), "passwd");
+    // script(1) gives passwd a pseudo-terminal, as a person at a shell would.
+    const proc = new Proc(["script", "-qec", `${BINARY} passwd ${file} alice`, "/dev/null"], { stdin: "pipe" });
+    const screen = () => Buffer.concat(proc.stdoutChunks).toString();
+    const prompted = async (count: number) => {
+      const deadline = Date.now() + 10_000;
+      while ((screen().match(/password: /gi) ?? []).length < count) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`no prompt ${count}: ${screen()}`);
+        await Bun.sleep(20);
+      }
+    };
+    await prompted(1);
+    proc.stdin.write("tty-Secret-1\r");
+    proc.stdin.flush();
+    await prompted(2);
+    proc.stdin.write("tty-Secret-1\r");
+    proc.stdin.flush();
+    expect(await proc.waitExit()).toBe(0);
+    expect(screen()).toContain("Reenter password: ");
+    expect(screen()).toContain(`Added user alice to ${file}.`);
+    expect(screen()).not.toContain("tty-Secret-1");
+    const hash = readFileSync(file, "utf8").trim().slice("alice:".length);
+    expect(await Bun.password.verify("tty-Secret-1", hash)).toBe(true);
+  });
+
   test("bad input is one line and exit status 2", async () => {
     const file = join(tempDir(), "passwd");
     for (const args of [["passwd"], ["passwd", file], ["passwd", file, "alice", "pw"], ["passwd", "-b", file, "a:b", "pw"], ["passwd", "-b", "--algorithm", "md5", file, "a", "pw"]]) {

@@ -15,9 +15,10 @@ describe("MQTT 5.0 sessions", () => {
     // Offline, the subscription still collects QoS 1 messages...
     const { client: publisher } = await connectV5(url);
     await publisher.publishAsync("session/t", "while away", { qos: 1 });
-    const back = await connectV5(url, session);
+    let inbox!: Inbox;
+    const back = await connectV5(url, session, (client) => (inbox = new Inbox(client)));
     expect(back.connack.sessionPresent).toBe(true);
-    expect((await new Inbox(back.client).waitFor(1))[0]!.payload.toString()).toBe("while away");
+    expect((await inbox.waitFor(1))[0]!.payload.toString()).toBe("while away");
     await back.client.endAsync();
 
     // ...until the Session Expiry Interval has passed with no connection.
@@ -49,8 +50,8 @@ describe("MQTT 5.0 sessions", () => {
     // What is tested is the passage of time itself: the 1 s message must outlive its interval.
     await Bun.sleep(1_500);
 
-    const back = await connectV5(url, session);
-    const inbox = new Inbox(back.client);
+    let inbox!: Inbox;
+    const back = await connectV5(url, session, (client) => (inbox = new Inbox(client)));
     await back.client.publishAsync("expiry/marker", "marker", { qos: 1 });
     // The queue and the marker may interleave; what matters is that the expired message is not there.
     const messages = await inbox.waitFor(2);

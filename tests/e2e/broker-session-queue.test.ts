@@ -30,9 +30,9 @@ describe("queued messages and clean sessions", () => {
 
     // ...nor kept: the next resumed session gets only what came after.
     await publisher.publishAsync("queue/t", "after", { qos: 1 });
-    const resumed = await connectV5(url, persistent);
+    let resumedInbox!: Inbox;
+    const resumed = await connectV5(url, persistent, (client) => (resumedInbox = new Inbox(client)));
     expect(resumed.connack.sessionPresent).toBe(true);
-    const resumedInbox = new Inbox(resumed.client);
     await publisher.publishAsync("queue/marker", "marker 2", { qos: 1 });
     expect((await resumedInbox.waitFor(2)).map((m) => m.payload.toString())).toEqual(["after", "marker 2"]);
   });
@@ -46,8 +46,9 @@ describe("queued messages and clean sessions", () => {
     await broker.waitFor(/Client queue-311 disconnected\./);
     const { client: publisher } = await connectV5(url);
     for (const text of ["one", "two", "three"]) await publisher.publishAsync("q311/t", text, { qos: 1 });
-    const back = await connectV5(url, session);
+    let inbox!: Inbox;
+    const back = await connectV5(url, session, (client) => (inbox = new Inbox(client)));
     expect(back.connack.sessionPresent).toBe(true);
-    expect((await new Inbox(back.client).waitFor(3)).map((m) => m.payload.toString())).toEqual(["one", "two", "three"]);
+    expect((await inbox.waitFor(3)).map((m) => m.payload.toString())).toEqual(["one", "two", "three"]);
   });
 });

@@ -57,6 +57,17 @@ describe("the WebSocket listener", () => {
     expect(broker.exitCode).toBeNull();
   });
 
+  test("a WebSocket message may be as large as --max-packet-size allows, beyond Bun's 16 MiB default", async () => {
+    const { wsUrl } = await wsBroker("--max-packet-size", String(24 * 1024 * 1024));
+    const { client } = await connectV5(wsUrl);
+    const inbox = new Inbox(client);
+    await client.subscribeAsync("huge", { qos: 1 });
+    const huge = Buffer.alloc(20 * 1024 * 1024, 1);
+    await client.publishAsync("huge", huge, { qos: 1 });
+    const [message] = await inbox.waitFor(1, 30_000);
+    expect(message!.payload.length).toBe(huge.length);
+  });
+
   test("our ping over ws:// and our echo over TCP work together", async () => {
     const { port, wsUrl } = await wsBroker();
     const echo = pingpong("echo", "--port", String(port), "--qos", "1");

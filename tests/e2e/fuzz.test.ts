@@ -76,3 +76,13 @@ test(
   },
   120_000,
 );
+
+// Found by `bun run fuzz -- --iterations 100000 --seed 1`: around case 95666 aedes wrote a PUBACK
+// whose packet id was undefined; the socket stream queued `undefined` and threw later, outside any
+// try/catch, and the broker died. Replayed here for good.
+test("the inputs that once killed the broker (seed 1, cases 95600-95799) no longer do", async () => {
+  const { proc: broker, port } = await startBroker();
+  const report = await runFuzz({ host: "127.0.0.1", port, seed: 1, first: 95_600, iterations: 200, concurrency: 1, closeTimeoutMs: 5_000 });
+  expect(report.failures.map((f) => `${describeCase(f.fuzzCase)}: ${f.failure}`)).toEqual([]);
+  expect(broker.exitCode).toBeNull();
+});

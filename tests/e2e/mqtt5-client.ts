@@ -40,8 +40,13 @@ function open5(url: string, options: IClientOptions): MqttClient {
 }
 
 /** Connects an MQTT 5 client (no reconnect) and resolves with it and its CONNACK. */
-export async function connectV5(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; connack: Packet & { properties?: Record<string, unknown>; sessionPresent?: boolean } }> {
+/**
+ * Connects and resolves with the CONNACK. `beforeConnack` runs on the client first, so a listener
+ * it adds (an Inbox) sees queued messages the broker sends right behind the CONNACK.
+ */
+export async function connectV5(url: string, options: IClientOptions = {}, beforeConnack?: (client: MqttClient) => void): Promise<{ client: MqttClient; connack: Packet & { properties?: Record<string, unknown>; sessionPresent?: boolean } }> {
   const client = open5(url, options);
+  beforeConnack?.(client);
   const connack = await new Promise<any>((resolve, reject) => {
     client.once("connect", resolve);
     client.once("error", reject);

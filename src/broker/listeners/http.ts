@@ -26,7 +26,12 @@ export function httpListener(options: HttpListenerOptions): ListenerStarter {
               return new Response("Method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
             }
             if (path === "/healthz") return new Response("ok\n", { headers: { "Content-Type": "text/plain; charset=utf-8" } });
-            const text = formatPrometheus(await options.metrics.sample());
+            let text: string;
+            try {
+              text = formatPrometheus(await options.metrics.sample());
+            } catch (error) {
+              return new Response(`metrics unavailable: ${(error as Error).message}\n`, { status: 503 });
+            }
             return new Response(text, { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
           },
         });

@@ -90,6 +90,11 @@ export class SocketStream extends EventEmitter {
 
   write(chunk: Uint8Array | string, encoding?: BufferEncoding | (() => void), callback?: () => void): boolean {
     const done = typeof encoding === "function" ? encoding : callback;
+    // As Node does, refuse anything else at once: queued, it would throw later in flush(), outside
+    // the writer's try/catch, and take the whole broker down (found by the fuzzer).
+    if (!(chunk instanceof Uint8Array) && typeof chunk !== "string") {
+      throw new TypeError(`The "chunk" argument must be of type string or an instance of Buffer or Uint8Array. Received ${chunk === null ? "null" : typeof chunk}`);
+    }
     if (this.destroyed || this.ending) {
       if (done) queueMicrotask(done);
       return false;

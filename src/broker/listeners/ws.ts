@@ -8,6 +8,8 @@ import { bindAll } from "./bind";
 export interface WebSocketListenerOptions {
   host: string;
   port: number;
+  /** The largest MQTT packet allowed (--max-packet-size): a WebSocket message may carry one whole. */
+  maxMessageBytes: number;
 }
 
 export const WEBSOCKET_PATH = "/mqtt";
@@ -109,6 +111,9 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
           },
           websocket: {
             perMessageDeflate: false,
+            // Bun's default (16 MiB) would cut packets that --max-packet-size allows. The slack lets a
+            // packet a little over the limit reach aedes, which refuses it with 0x95 as on TCP.
+            maxPayloadLength: options.maxMessageBytes + 64 * 1024,
             open(ws) {
               ws.data.stream = new WebSocketDuplex(ws);
               accept(ws.data.stream);
