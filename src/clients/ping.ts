@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { buildProbePayload, formatTimestamp, timestampDecimals, timestampPrefix } from "../core/payload";
+import type { SummaryInput } from "../core/ping-report";
 import { RttStats } from "../core/rtt-stats";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
@@ -35,17 +36,9 @@ export interface PingListener {
   lost?(probe: Probe): void;
 }
 
-export interface PingSummary {
-  target: string;
-  pingTopic: string;
-  pongTopic: string;
-  transmitted: number;
-  received: number;
-  duplicates: number;
-  outOfOrder: number;
+/** The summary the report formats (src/core/ping-report.ts), with the role's own timing detail. */
+export interface PingSummary extends SummaryInput {
   lost: number;
-  elapsedMs: number;
-  rtt: RttStats;
   connect: ConnectTiming;
 }
 
