@@ -19,6 +19,9 @@ export class SocketStream extends EventEmitter {
   /** Written pieces waiting for the flush at the end of this turn, or for the socket to drain. */
   private outbound: Uint8Array[] = [];
   private outboundBytes = 0;
+  /** Write callbacks, called once their bytes are in the kernel: that is what tells aedes (and
+   * --max-queued) a slow subscriber is backing up, instead of the broker buffering without bound. */
+  private writeCallbacks: Array<() => void> = [];
   private flushScheduled = false;
   private blocked = false;
   private ending = false;
@@ -58,6 +61,7 @@ export class SocketStream extends EventEmitter {
   onClose(error?: Error): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    queueMicrotask(() => this.callWriteCallbacks());
     if (error) this.emit("error", error);
     this.emit("close");
   }
@@ -107,28 +111,37 @@ export class SocketStream extends EventEmitter {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
-    if (done) queueMicrotask(done);
+    if (done) this.writeCallbacks.push(done);
     // Past 64 KiB not yet on the wire, ask the writer to wait for 'drain' (as a Node stream would).
     return !this.blocked || this.outboundBytes < 65536;
   }
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.blocked || this.outboundBytes === 0 || this.destroyed) return;
+    if (this.blocked || this.destroyed) return;
+    if (this.outboundBytes === 0) return this.callWriteCallbacks();
     const data = this.outbound.length === 1 ? this.outbound[0]! : Buffer.concat(this.outbound, this.outboundBytes);
     const written = this.socket.write(data);
     if (written === data.length) {
       this.outbound = [];
       this.outboundBytes = 0;
+      this.callWriteCallbacks();
       return;
     }
-    if (written < 0) return; // closed: onClose follows
+    if (written < 0) return; // closed: onClose follows and calls the callbacks
     // The kernel's buffer is full: keep the rest until the socket drains.
     const rest = data.subarray(written);
     this.outbound = [rest];
     this.outboundBytes = rest.length;
     this.blocked = true;
   };
+
+  private callWriteCallbacks(): void {
+    if (this.writeCallbacks.length === 0) return;
+    const callbacks = this.writeCallbacks;
+    this.writeCallbacks = [];
+    for (const callback of callbacks) callback();
+  }
 
   /** end() was called: nothing more will be written. */
   get writableEnded(): boolean {
@@ -159,6 +172,7 @@ export class SocketStream extends EventEmitter {
     this.destroyed = true;
     if (this.blocked) this.socket.terminate();
     else this.socket.end();
+    queueMicrotask(() => this.callWriteCallbacks());
     // As Node does: 'error' and 'close' on the next tick, not inside the caller's stack.
     process.nextTick(() => {
       if (error) this.emit("error", error);
