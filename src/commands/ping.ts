@@ -124,7 +124,11 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
     };
     statusTimer = setInterval(draw, 250);
   }
+  // Ctrl-C, a lost connection and the end of --count can all end the run; report only once.
+  let reported = false;
   const report = async (summary: PingSummary, status: number) => {
+    if (reported) return;
+    reported = true;
     if (statusTimer) {
       clearInterval(statusTimer);
       process.stdout.write("\r\x1b[2K");
