@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import WebSocket from "ws";
 import { log } from "../log";
 
 /** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
@@ -139,6 +140,7 @@ interface Attempt {
 function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, timeoutMs: number): Promise<Attempt> {
   const started = performance.now();
   let transportMs = NaN;
+  const markTransport = () => (transportMs = performance.now() - started);
   // MQTT.js parses a URL string with the deprecated url.parse(); hand it the parts instead.
   const url = new URL(options.url);
   const v5 = protocolVersion === 5;
@@ -160,6 +162,13 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
     cert: options.tls?.cert,
     key: options.tls?.key,
     rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+    // Over ws:// and wss:// MQTT.js hands us a stream that never says "connect": the transport is up
+    // when the WebSocket opens (TCP, TLS and the HTTP upgrade), so make the WebSocket here and watch it.
+    createWebsocket: (wsUrl: string, subprotocols: string[], wsOptions: IClientOptions) => {
+      const socket = new WebSocket(wsUrl, subprotocols, wsOptions.wsOptions as WebSocket.ClientOptions);
+      socket.once("open", markTransport);
+      return socket;
+    },
     // --reconnect: MQTT.js reconnects by itself, to these brokers in turn (wrap() turns it on). QoS 0
     // messages published meanwhile are dropped, not queued, so a gap shows as a gap.
     ...(options.reconnect ? { servers: [options.url, ...(options.failoverUrls ?? [])].map(serverOf), queueQoSZero: false } : {}),
@@ -172,7 +181,6 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
   options.prepareClient?.(client);
   const stream = client.stream as unknown as NodeJS.EventEmitter & { setNoDelay?: (on: boolean) => void };
   stream.setNoDelay?.(true);
-  const markTransport = () => (transportMs = performance.now() - started);
   stream.once("secureConnect", markTransport);
   stream.once("connect", () => {
     if (Number.isNaN(transportMs)) markTransport();

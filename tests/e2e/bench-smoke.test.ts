@@ -1,7 +1,8 @@
 // A few-second smoke run of `mqtt-pingpong bench`: it measures, reports and exits cleanly. The
 // figures themselves are benchmark results (npm run bench), not test assertions.
 import { describe, expect, test } from "bun:test";
-import { freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
+import { benchCluster } from "../../src/bench/cluster";
+import { BINARY, freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
 const json = (lines: string[]) => {
   expect(lines.length).toBe(1); // --json: one object on stdout, nothing else
@@ -55,6 +56,23 @@ describe("bench", () => {
     expect(result.received).toBe(result.sent);
     expect(result.latency.count).toBeGreaterThan(0);
   });
+
+  testWithPrograms(["redis-server"], "the cluster scenario of npm run bench: 1 and 2 nodes over a real redis-server measure throughput and RTT", async () => {
+    // The function scripts/bench.ts calls, with the compiled binary as nodes and generators; 1 s runs.
+    const said: string[] = [];
+    const runs = await benchCluster({ binary: BINARY, nodeCounts: [1, 2], timing: ["--duration", "1s", "--warmup", "0s"], protocol: "5", say: (text) => said.push(text) });
+    expect(runs.map((run) => run.nodes)).toEqual([1, 2]);
+    for (const run of runs) {
+      expect(run.lost).toBe(0);
+      expect(run.perNodeMessagesPerSec).toHaveLength(run.nodes);
+      for (const perNode of run.perNodeMessagesPerSec) expect(perNode).toBeGreaterThan(0);
+      expect(run.messagesPerSec).toBe(run.perNodeMessagesPerSec.reduce((sum, value) => sum + value, 0));
+      expect(run.rttP50Ms).toBeGreaterThan(0);
+      expect(run.rttP50Ms).toBeLessThanOrEqual(run.rttP99Ms);
+    }
+    expect(said).toHaveLength(2);
+    expect(said[1]).toMatch(/^cluster 2 node\(s\): \d+ msg\/s in total, RTT p50 [\d.]+ ms, p99 [\d.]+ ms, lost 0$/);
+  }, 60_000);
 
   test("a broker that is not there: one line, exit status 3", async () => {
     const port = await freePort();

@@ -155,6 +155,31 @@ describe("the broker with --password-file", () => {
     expect(proc.lines[0]).toContain("refusing to listen on 0.0.0.0 without authentication");
   });
 
+  test("the allowed side: --host 0.0.0.0 starts with --allow-anonymous and serves anyone", async () => {
+    const { proc: broker, port } = await startBroker("--host", "0.0.0.0", "--allow-anonymous");
+    expect(broker.lines).toContain(`Broker listening on 0.0.0.0:${port}.`);
+    // Reached through 127.0.0.1 only, though it listens on every interface.
+    const sub = pingpong("sub", "-h", "127.0.0.1", "-p", String(port), "-t", "open/door", "-C", "1", "-d");
+    await sub.waitFor(/^debug: subscribed to open\/door/);
+    expect(await pingpong("pub", "-h", "127.0.0.1", "-p", String(port), "-t", "open/door", "-m", "anyone").waitExit()).toBe(0);
+    expect(await sub.waitExit()).toBe(0);
+    expect(sub.stdoutLines).toEqual(["anyone"]);
+  });
+
+  test("the allowed side: --host 0.0.0.0 starts with --password-file and requires the password", async () => {
+    const file = await passwordFile({ alice: PASSWORD });
+    const { proc: broker, port } = await startBroker("--host", "0.0.0.0", "--password-file", file);
+    expect(broker.lines).toContain(`Broker listening on 0.0.0.0:${port}.`);
+    const common = ["-h", "127.0.0.1", "-p", String(port), "-t", "locked", "-m", "x", "-q", "1", "--connect-timeout", "2s"];
+    const anonymous = pingpong("pub", ...common);
+    expect(await anonymous.waitExit()).toBe(3);
+    expect(anonymous.output()).toMatch(/not authorized/i);
+    const wrong = pingpong("pub", ...common, "-u", "alice", "-P", "wrong-horse");
+    expect(await wrong.waitExit()).toBe(3);
+    expect(wrong.output()).toMatch(/bad user name or password/i);
+    expect(await pingpong("pub", ...common, "-u", "alice", "-P", PASSWORD).waitExit()).toBe(0);
+  });
+
   test("an unreadable or malformed password file is one line and exit status 2", async () => {
     const dir = tempDir();
     const broken = join(dir, "broken");

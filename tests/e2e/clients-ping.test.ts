@@ -1,5 +1,6 @@
 // ping as a network tool: statistics, --json, --quiet, the live status, and its exit statuses.
 import { describe, expect, test } from "bun:test";
+import mqtt from "mqtt";
 import { BINARY, freePort, pingpong, Proc, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
 interface Summary {
@@ -115,6 +116,70 @@ describe("ping statistics", () => {
   });
 });
 
+describe("ping probes", () => {
+  test("--size N puts exactly N bytes on the wire, the timestamp first, and the round trip works", async () => {
+    const { port } = await startBroker();
+    const echo = pingpong("echo", "-p", String(port), "--quiet");
+    await echo.waitFor(/Subscribed to \/ping/);
+    // -N: the payload byte for byte, nothing after it.
+    const watcher = pingpong("sub", "-p", String(port), "-t", "/ping", "-C", "1", "-N", "-d");
+    await watcher.waitFor(/^debug: subscribed to \/ping/);
+    const ping = pingpong("ping", "-p", String(port), "-c", "3", "-I", "50ms", "--size", "300", "--json");
+    expect(await ping.waitExit(15_000)).toBe(0);
+    expect(await watcher.waitExit()).toBe(0);
+    const wire = Buffer.concat(watcher.stdoutChunks);
+    expect(wire.length).toBe(300);
+    const firstProbe = jsonLines(ping).find((object) => object.type === "probe")!;
+    expect(wire.subarray(0, String(firstProbe.payload).length).toString()).toBe(String(firstProbe.payload));
+    expect(wire.toString("latin1")).toMatch(/^\d+\.\d+ x+$/);
+    expect((jsonLines(ping).at(-1) as unknown as Summary).received).toBe(3);
+  });
+
+  test("--ping-topic and --pong-topic: an echo on the same topics answers, and nothing goes to /ping or /pong", async () => {
+    const { port } = await startBroker();
+    const topics = ["--ping-topic", "probe/out", "--pong-topic", "probe/back"];
+    const echo = pingpong("echo", "-p", String(port), ...topics, "--quiet");
+    await echo.waitFor(/Subscribed to probe\/out/);
+    const watcher = pingpong("sub", "-p", String(port), "-t", "/ping", "-t", "/pong", "-C", "1", "-v", "-d");
+    await watcher.waitForCount(/^debug: subscribed to /, 2);
+    const ping = pingpong("ping", "-p", String(port), "-c", "3", "-I", "50ms", ...topics);
+    expect(await ping.waitExit(15_000)).toBe(0);
+    expect(ping.output()).toContain(`--- localhost:${port} probe/out → probe/back ping statistics ---`);
+    expect(ping.lines.filter((line) => /^Got \d+\.\d+ on probe\/back: seq=\d+ rtt=/.test(line))).toHaveLength(3);
+    // A marker sent after the run must be the first thing the watcher sees: no probe went to /ping.
+    expect(await pingpong("pub", "-p", String(port), "-t", "/ping", "-m", "marker").waitExit()).toBe(0);
+    expect(await watcher.waitExit()).toBe(0);
+    expect(watcher.stdoutLines).toEqual(["/ping marker"]);
+  });
+
+  test("echoes answered in swapped order are counted out of order, and still received", async () => {
+    const { port, url } = await startBroker();
+    // A responder that holds each odd probe and answers it after the even one that follows.
+    const responder = await mqtt.connectAsync(url, { protocolVersion: 5 });
+    try {
+      let held: Buffer | undefined;
+      responder.on("message", (_topic, payload) => {
+        if (!held) return void (held = Buffer.from(payload));
+        responder.publish("/pong", payload);
+        responder.publish("/pong", held);
+        held = undefined;
+      });
+      await responder.subscribeAsync("/ping");
+      const ping = pingpong("ping", "-p", String(port), "-c", "4", "-I", "50ms", "--timeout", "5s", "--json");
+      expect(await ping.waitExit(15_000)).toBe(0);
+      const objects = jsonLines(ping);
+      const probes = objects.filter((object) => object.type === "probe");
+      expect(probes.map((probe) => [probe.seq, probe.outOfOrder])).toEqual([[2, false], [1, true], [4, false], [3, true]]);
+      const summary = objects.at(-1) as unknown as Summary;
+      expect(summary.received).toBe(4);
+      expect(summary.outOfOrder).toBe(2);
+      expect(summary.duplicates).toBe(0);
+    } finally {
+      await responder.endAsync();
+    }
+  });
+});
+
 describe("ping exit statuses", () => {
   test("1 when the echo is killed mid-run", async () => {
     const { port } = await startBroker();
@@ -137,6 +202,27 @@ describe("ping exit statuses", () => {
     expect(await ping.waitExit(10_000)).toBe(3);
     expect(ping.stdoutLines.filter((line) => line !== "")).toEqual([]);
     expect(ping.output()).toContain(`error: could not connect to localhost:${port} within 0.3 s`);
+  });
+
+  testWithPrograms(["mosquitto"], "against Debian's mosquitto: 1 when the echo is killed mid-run, 3 when the broker goes away", async () => {
+    const { proc: mosquitto, port } = await startMosquitto();
+    const echo = pingpong("echo", "-p", String(port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    const lossy = pingpong("ping", "-p", String(port), "-c", "8", "-I", "100ms", "--timeout", "500ms");
+    await lossy.waitFor(/seq=2 rtt=/);
+    echo.kill("SIGKILL");
+    expect(await lossy.waitExit(15_000)).toBe(1);
+    const [, sent, received] = /(\d+) probes transmitted, (\d+) received/.exec(lossy.output())!.map(Number);
+    expect(sent).toBe(8);
+    expect(received!).toBeGreaterThanOrEqual(2);
+    expect(received!).toBeLessThan(8);
+
+    const cut = pingpong("ping", "-p", String(port), "-I", "100ms", "--timeout", "500ms");
+    await cut.waitFor(/^Publishing /);
+    mosquitto.kill("SIGKILL");
+    expect(await cut.waitExit(5_000)).toBe(3);
+    expect(cut.output()).toContain(`connection to localhost:${port} lost`);
+    expect(cut.output()).toMatch(/\d+ probes transmitted, 0 received/);
   });
 
   test("2 for a usage error", async () => {

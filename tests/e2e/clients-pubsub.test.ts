@@ -128,6 +128,22 @@ describe("pub", () => {
     expect(sub.stdoutLines).toEqual(["first line", "second line", "no newline at the end", "again", "again"]);
   });
 
+  test("-s publishes stdin whole, byte for byte, as one message", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const sub = await tools.sub("-t", "whole", "-C", "1", "-N", "-q", "1");
+    // Newlines, NULs and bytes that are not UTF-8, in two writes: -s must not split, trim or decode.
+    const content = Buffer.concat([randomBytes(40_000), Buffer.from("\nline\r\n\0"), randomBytes(30_000)]);
+    const pub = new Proc([BINARY, "pub", "-p", String(port), "-t", "whole", "-s", "-q", "1"], { stdin: "pipe" });
+    pub.stdin.write(content.subarray(0, 50_000));
+    await pub.stdin.flush();
+    pub.stdin.write(content.subarray(50_000));
+    pub.stdin.end();
+    expect(await pub.waitExit()).toBe(0);
+    expect(await sub.waitExit()).toBe(0);
+    expect(Buffer.compare(stdoutBytes(sub), content)).toBe(0);
+  });
+
   test("the will is published when pub vanishes without DISCONNECT", async () => {
     const { port } = await startBroker();
     const tools = ours(port, "5");
@@ -139,13 +155,29 @@ describe("pub", () => {
     expect(watcher.stdoutLines).toEqual(["status/pub gone"]);
   });
 
-  test("MQTT 5 properties reach mosquitto_sub and our sub --json; under 3.1.1 they are left out, saying so", async () => {
+  const properties = ["--content-type", "text/plain", "--user-property", "site=lab", "--user-property", "site=roof", "--message-expiry", "1h", "--response-topic", "props/reply", "--correlation-data", "id-7"];
+
+  for (const version of VERSIONS) {
+    test(`--will-qos and --will-retain: the will comes at that QoS and stays retained for later subscribers (MQTT ${version.name})`, async () => {
+      const { port } = await startBroker();
+      const tools = ours(port, version.ours);
+      // Subscribed at QoS 2, so the QoS seen is the will's own.
+      const watcher = await tools.sub("-t", "status/kept", "-q", "2", "-C", "1", "-F", "%q %t %p");
+      const pub = new Proc([BINARY, "pub", "-p", String(port), "-V", version.ours, "-t", "x", "-l", "--will-topic", "status/kept", "--will-payload", "gone for good", "--will-qos", "1", "--will-retain", "-d"], { stdin: "pipe" });
+      await pub.waitFor(/^debug: connected to /);
+      pub.kill("SIGKILL");
+      expect(await watcher.waitExit()).toBe(0);
+      expect(watcher.stdoutLines).toEqual(["1 status/kept gone for good"]);
+      const later = tools.subPlain("-t", "status/kept", "-q", "2", "-C", "1", "-F", "%r %q %p");
+      expect(await later.waitExit()).toBe(0);
+      expect(later.stdoutLines).toEqual(["1 1 gone for good"]);
+    });
+  }
+
+  test("MQTT 5 properties reach our sub --json; under 3.1.1 they are left out, saying so", async () => {
     const { port } = await startBroker();
     const tools = ours(port, "5");
     const sub = await tools.sub("-t", "props", "-C", "1", "--json");
-    const properties = ["--content-type", "text/plain", "--user-property", "site=lab", "--user-property", "site=roof", "--message-expiry", "1h", "--response-topic", "props/reply", "--correlation-data", "id-7"];
-    const mosquittoSub = hasMosquittoSub() ? new Proc(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-V", "mqttv5", "-t", "props", "-C", "1", "-F", "%C|%P|%R|%D|%p", "-d"]) : undefined;
-    await mosquittoSub?.waitFor(/received SUBACK/);
     expect(await tools.pub("-t", "props", "-m", "with properties", ...properties).waitExit()).toBe(0);
     expect(await sub.waitExit()).toBe(0);
     const record = JSON.parse(sub.stdoutLines[0]!);
@@ -157,13 +189,17 @@ describe("pub", () => {
       correlationData: Buffer.from("id-7").toString("hex"),
     });
     expect(record.properties.messageExpiryInterval).toBeGreaterThan(3500);
-    if (mosquittoSub) {
-      expect(await mosquittoSub.waitExit()).toBe(0);
-      expect(mosquittoSub.stdoutLines.filter((line) => !MOSQUITTO_DEBUG.test(line))).toEqual(["text/plain|site:lab site:roof|props/reply|id-7|with properties"]);
-    }
     const old = pingpong("pub", "-p", String(port), "-V", "3.1.1", "-t", "props", "-m", "plain", "--content-type", "text/plain");
     expect(await old.waitExit()).toBe(0);
     expect(old.lines).toEqual(["warning: MQTT 5 properties are left out under MQTT 3.1.1."]);
+  });
+
+  testWithPrograms(["mosquitto_sub", "stdbuf"], "MQTT 5 properties from our pub reach mosquitto_sub", async () => {
+    const { port } = await startBroker();
+    const mosquittoSub = await theirs(port, "mqttv5").sub("-t", "props", "-C", "1", "-F", "%C|%P|%R|%D|%p");
+    expect(await ours(port, "5").pub("-t", "props", "-m", "with properties", ...properties).waitExit()).toBe(0);
+    expect(await mosquittoSub.waitExit()).toBe(0);
+    expect(mosquittoSub.stdoutLines.filter((line) => !MOSQUITTO_DEBUG.test(line))).toEqual(["text/plain|site:lab site:roof|props/reply|id-7|with properties"]);
   });
 });
 
@@ -228,6 +264,16 @@ describe("sub", () => {
     expect(subs[3]!.stdoutLines).toEqual([`5 00ff10800a 00FF10800A ${payload.toString("base64")}\t%`]);
   });
 
+  test("--idle-timeout exits 27 once no message came for that long, however long messages kept coming", async () => {
+    const { port } = await startBroker();
+    const tools = ours(port, "5");
+    const sub = await tools.sub("-t", "idle", "--idle-timeout", "1.5s");
+    // Ten messages 250 ms apart: 2.25 s of traffic, longer than the idle time, and no gap as long.
+    expect(await tools.pub("-t", "idle", "-m", "tick", "--repeat", "10", "--repeat-delay", "250ms").waitExit(15_000)).toBe(0);
+    expect(await sub.waitExit()).toBe(27);
+    expect(sub.stdoutLines.filter((line) => line === "tick")).toHaveLength(10);
+  });
+
   test("-h is the host (as in mosquitto_sub), --help the usage listing the short flags", async () => {
     const help = pingpong("sub", "--help");
     expect(await help.waitExit()).toBe(0);
@@ -270,10 +316,6 @@ describe("sub", () => {
     });
   }
 });
-
-function hasMosquittoSub(): boolean {
-  return Bun.which("mosquitto_sub") !== null && Bun.which("stdbuf") !== null;
-}
 
 describe("refusals", () => {
   test("a refused subscription or MQTT 5 publish is one line and exit 3; a partly refused SUBSCRIBE goes on", async () => {

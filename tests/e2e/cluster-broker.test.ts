@@ -66,6 +66,30 @@ describe("broker --cluster over a real redis-server", () => {
     }
   });
 
+  testWithPrograms(["redis-server"], "a retained message published on A survives kill -9 and restart of A: new subscribers on A and B get it", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const publisher = await mqtt.connectAsync(a.url, { protocolVersion: 5 });
+    await publisher.publishAsync("site/gate", "locked", { qos: 1, retain: true });
+    await publisher.endAsync();
+    a.proc.kill("SIGKILL");
+    await a.proc.exited;
+    // The same node again, on the same port: it keeps nothing itself, so all it knows comes from Redis.
+    const restarted = pingpong("broker", "--port", String(a.port), "--cluster", redis.url, "--node-name", "a");
+    await restarted.waitFor(/Broker listening on/, 15_000);
+    for (const url of [a.url, b.url]) {
+      const subscriber = await mqtt.connectAsync(url, { protocolVersion: 5 });
+      try {
+        const messages = collect(subscriber, 1);
+        await subscriber.subscribeAsync("site/#", { qos: 1 });
+        expect(await messages).toEqual([{ topic: "site/gate", payload: "locked", retain: true }]);
+      } finally {
+        await subscriber.endAsync();
+      }
+    }
+    expect(restarted.output()).toMatch(/Client \S+ subscribed to site\/#/);
+  });
+
   testWithPrograms(["redis-server"], "a persistent QoS 1 session resumes on B after kill -9 of A, nothing lost", async () => {
     const redis = await startRedis();
     const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);

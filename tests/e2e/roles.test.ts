@@ -100,6 +100,52 @@ describe("broker, echo and ping as separate processes", () => {
     ]);
   });
 
+  test("a --host this machine does not have gives one clear line naming host:port and exit 4", async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737), on no interface here: bind() fails with EADDRNOTAVAIL and no
+    // packet leaves the machine.
+    const port = await freePort();
+    const broker = pingpong("broker", "--host", "192.0.2.1", "--port", String(port), "--allow-anonymous");
+    expect(await broker.waitExit()).toBe(4);
+    expect(broker.lines.filter((line) => line.trim() !== "")).toEqual([
+      `error: cannot listen on 192.0.2.1:${port}: address not available on this machine`,
+    ]);
+  });
+
+  for (const verbose of [true, false]) {
+    test(`the broker logs each connect, subscribe and disconnect, and each publish ${verbose ? "with" : "only with"} --verbose`, async () => {
+      const { proc: broker, port } = await startBroker(...(verbose ? ["--verbose"] : []));
+      const sub = pingpong("sub", "-p", String(port), "-i", "log-sub", "-t", "log/topic", "-C", "1");
+      await broker.waitFor(/^Client log-sub subscribed to log\/topic \(QoS 0\)\.$/);
+      expect(await pingpong("pub", "-p", String(port), "-i", "log-pub", "-t", "log/topic", "-m", "logged?").waitExit()).toBe(0);
+      expect(await sub.waitExit()).toBe(0);
+      await broker.waitFor(/^Client log-sub disconnected\.$/);
+      // Stop the broker so that every line it would write is out before looking for an absent one.
+      broker.kill("SIGTERM");
+      expect(await broker.waitExit()).toBe(0);
+      const lines = broker.lines;
+      for (const id of ["log-sub", "log-pub"]) {
+        expect(lines).toContain(`Client ${id} connected.`);
+        expect(lines).toContain(`Client ${id} disconnected.`);
+      }
+      const published = "debug: Client log-pub published logged? on log/topic (QoS 0).";
+      if (verbose) expect(lines).toContain(published);
+      else expect(lines.filter((line) => line.includes("published"))).toEqual([]);
+    });
+  }
+
+  test("a QoS 1 round trip over TCP stays well below Nagle's 40 ms (TCP_NODELAY on both ends)", async () => {
+    const { port } = await startBroker();
+    const echo = pingpong("echo", "--port", String(port), "--qos", "1", "--quiet");
+    await echo.waitFor(/Subscribed/);
+    // 50 ms apart: closer probes cut a delayed ACK short and would hide Nagle (against mosquitto without
+    // set_tcp_nodelay, p50 was 21 ms at 20 ms intervals and 43 ms at 50 ms).
+    const ping = pingpong("ping", "--port", String(port), "--qos", "1", "--count", "20", "--interval", "50ms", "--json");
+    expect(await ping.waitExit(20_000)).toBe(0);
+    const summary = JSON.parse(ping.stdoutLines.filter((line) => line !== "").at(-1)!);
+    expect(summary.received).toBe(20);
+    expect(summary.rttMs.p50).toBeLessThan(20);
+  });
+
   test("the broker listens on loopback only", async () => {
     const { proc } = await startBroker();
     const line = proc.lines.find((l) => l.includes("Broker listening"))!;

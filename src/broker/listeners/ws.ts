@@ -96,6 +96,8 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
       options.host,
       options.port,
       async (host, port) => {
+        // No setNoDelay here: Bun.serve turns TCP_NODELAY on for every socket it accepts (seen with
+        // strace on Bun 1.4.5), and a ServerWebSocket has no way to set it. The ws:// latency test pins it.
         const server: Server<Connection> = Bun.serve<Connection>({
           hostname: host,
           port,
