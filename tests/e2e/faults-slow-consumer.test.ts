@@ -87,8 +87,9 @@ async function floodStuckQoS0Subscriber(...brokerFlags: string[]): Promise<Flood
 
 test("--max-queued: QoS 0 for a subscriber that stops reading is dropped for it; others are served", async () => {
   const { maxBytesQueued } = await floodStuckQoS0Subscriber("--max-queued", "100");
-  // 100 messages of 16 KiB at most wait for the stuck subscriber.
-  expect(maxBytesQueued).toBeLessThan(100 * 16_500);
+  // 100 messages of 16 KiB at most wait for the stuck subscriber, plus what the connection takes
+  // below its 64 KiB write high-water mark (written as far as aedes can tell).
+  expect(maxBytesQueued).toBeLessThan(100 * 16_500 + 64 * 1024);
 }, 60_000);
 
 test("--max-queued-bytes: a stuck QoS 0 subscriber does not grow the broker's memory by a round per round", async () => {
