@@ -16,6 +16,8 @@ export interface MetricsSample {
   messagesSent: number;
   bytesReceived: number;
   bytesSent: number;
+  /** Bytes written to connections and not yet taken by the kernel: what slow consumers cost (--max-queued-bytes). */
+  bytesQueued: number;
   retainedMessages: number;
   memoryRssBytes: number;
   memoryHeapUsedBytes: number;
@@ -30,7 +32,7 @@ interface AedesInternals {
 }
 
 /** Streams as net.Socket has them; the WebSocket adapter keeps the same two counts. */
-type CountedStream = Duplex & { bytesRead?: number; bytesWritten?: number };
+type CountedStream = Duplex & { bytesRead?: number; bytesWritten?: number; writableLength?: number };
 
 export class BrokerMetrics {
   private readonly startedAt = performance.now();
@@ -76,9 +78,11 @@ export class BrokerMetrics {
     let retainedMessages = 0;
     let bytesReceived = this.closedBytesReceived;
     let bytesSent = this.closedBytesSent;
+    let bytesQueued = 0;
     for (const stream of this.live) {
       bytesReceived += stream.bytesRead ?? 0;
       bytesSent += stream.bytesWritten ?? 0;
+      bytesQueued += stream.writableLength ?? 0;
     }
     if (aedes) {
       for (const client of Object.values(aedes.clients)) {
@@ -98,6 +102,7 @@ export class BrokerMetrics {
       messagesSent: this.messagesSent,
       bytesReceived,
       bytesSent,
+      bytesQueued,
       retainedMessages,
       memoryRssBytes: memory.rss,
       memoryHeapUsedBytes: memory.heapUsed,
@@ -121,6 +126,7 @@ export function formatPrometheus(sample: MetricsSample): string {
   metric("messages_sent_total", "counter", "PUBLISH packets sent to clients.", sample.messagesSent);
   metric("bytes_received_total", "counter", "Bytes received on MQTT connections.", sample.bytesReceived);
   metric("bytes_sent_total", "counter", "Bytes sent on MQTT connections.", sample.bytesSent);
+  metric("bytes_queued", "gauge", "Bytes written to MQTT connections and not yet taken by the kernel.", sample.bytesQueued);
   metric("retained_messages", "gauge", "Retained messages stored.", sample.retainedMessages);
   metric("memory_rss_bytes", "gauge", "Resident set size of the process.", sample.memoryRssBytes);
   metric("memory_heap_used_bytes", "gauge", "JavaScript heap in use.", sample.memoryHeapUsedBytes);

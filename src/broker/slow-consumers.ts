@@ -3,8 +3,11 @@ import type { Aedes, Client } from "aedes";
 import { log } from "../log";
 
 export interface QueueLimits {
-  /** Messages waiting for one client (to be written, or sent and not yet acknowledged); 0: no limit. */
+  /** Messages waiting for one client (to be written, or for room in its receive window); 0: no limit. */
   maxQueued: number;
+  /** Bytes written to one client's connection and not yet taken by the kernel, plus QoS 0 messages on
+   * their way there; 0: no limit. A count of messages alone bounds nothing when messages are large. */
+  maxQueuedBytes: number;
   /** A client whose queue stays full this long is disconnected (MQTT 5: reason 0x97). */
   stallTimeoutMs: number;
 }
@@ -12,11 +15,18 @@ export interface QueueLimits {
 export interface QueueEvents {
   /** A QoS 0 message was not queued for this client (counted; log sparingly). */
   droppedQoS0(clientId: string): void;
+  /** QoS 1/2 for this client is being held back (its publishers wait); log sparingly. */
+  heldBack(clientId: string, queued: number): void;
   /** The client stayed full past stallTimeoutMs and is being disconnected. */
   stalled(clientId: string, queued: number): void;
 }
 
-type Deliver = (packet: { qos: number }, done: () => void) => void;
+type Deliver = (packet: DeliveredPacket, done: () => void) => void;
+interface DeliveredPacket {
+  qos: number;
+  topic: string;
+  payload: Uint8Array | string;
+}
 
 /** The parts of aedes's Client (and the committed aedes patch) this module reads. */
 interface QueuedClient {
@@ -29,7 +39,8 @@ interface QueuedClient {
   _waitingForWindow?: unknown[];
   /** Writes waiting for the socket to drain. */
   _pendingDrains?: unknown[];
-  conn: NodeJS.EventEmitter;
+  /** A SocketStream, a node:tls socket or the WebSocket duplex: all count their unsent bytes. */
+  conn: NodeJS.EventEmitter & { writableLength?: number };
   disconnect(options: { reasonCode: number }, done?: () => void): void;
 }
 
@@ -37,7 +48,7 @@ const QUOTA_EXCEEDED = 0x97;
 const RECHECK_MS = 5;
 
 /**
- * Policy, per client, once `maxQueued` messages wait for it:
+ * Policy, per client, once `maxQueued` messages or `maxQueuedBytes` bytes wait for it:
  * - QoS 0 is dropped for that client (at most once; others still get it), as mosquitto does.
  * - QoS 1/2 is held back: the broker finishes handling the PUBLISH (and acknowledges it) only when the
  *   client has room again, so publishers slow down to the pace of the slowest subscriber instead of
@@ -46,16 +57,21 @@ const RECHECK_MS = 5;
  * QoS 0 deliveries never hold up the broker: aedes would otherwise wait for a full socket to drain.
  */
 export function limitQueue(aedesClient: Client, limits: QueueLimits, events: QueueEvents): void {
-  if (limits.maxQueued <= 0) return;
+  if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
+  const maxQueued = limits.maxQueued > 0 ? limits.maxQueued : Infinity;
+  const maxQueuedBytes = limits.maxQueuedBytes > 0 ? limits.maxQueuedBytes : Infinity;
   const client = aedesClient as unknown as QueuedClient;
   const deliver0 = client.deliver0;
   const deliverQoS = client.deliverQoS;
   let pendingQoS0 = 0;
-  const held: Array<[{ qos: number }, () => void, number]> = [];
+  /** Bytes of QoS 0 messages handed to aedes and not yet written to the connection. */
+  let unwrittenBytes = 0;
+  const held: Array<[DeliveredPacket, () => void, number]> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const queued = () => pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
-  const full = () => queued() >= limits.maxQueued;
+  const queuedBytes = () => (client.conn.writableLength ?? 0) + unwrittenBytes;
+  const full = () => queued() >= maxQueued || queuedBytes() >= maxQueuedBytes;
   const writtenQoS0 = () => void pendingQoS0--;
 
   client.deliver0 = (packet, done) => {
@@ -64,13 +80,20 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
       if (client.id) events.droppedQoS0(client.id);
     } else {
       pendingQoS0++;
+      const size = packetSize(packet);
+      unwrittenBytes += size;
       deliver0(packet, writtenQoS0);
+      // aedes writes it in a microtask queued just now; this one runs right after, and from then on
+      // the bytes are in conn.writableLength (or already in the kernel).
+      queueMicrotask(() => void (unwrittenBytes -= size));
     }
-    setImmediate(done);
+    // Dropped or not, the publish goes on at once: QoS 0 never waits for a slow subscriber.
+    queueMicrotask(done);
   };
 
   client.deliverQoS = (packet, done) => {
     if (packet.qos === 0 || client.closed || (held.length === 0 && !full())) return deliverQoS(packet, done);
+    if (held.length === 0 && client.id) events.heldBack(client.id, queued());
     held.push([packet, done, performance.now()]);
     timer ??= setTimeout(release, RECHECK_MS);
   };
@@ -78,7 +101,7 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   // Room is made by acknowledgements and drained sockets, which aedes does not announce; look again soon.
   function release() {
     timer = undefined;
-    while (held.length > 0 && (client.closed || queued() - held.length < limits.maxQueued)) {
+    while (held.length > 0 && (client.closed || (queued() - held.length < maxQueued && queuedBytes() < maxQueuedBytes))) {
       const [packet, done] = held.shift()!;
       deliverQoS(packet, done);
     }
@@ -98,10 +121,20 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   });
 }
 
+/** What a PUBLISH of this packet costs on the wire, near enough (fixed header and properties aside). */
+function packetSize(packet: DeliveredPacket): number {
+  const payload = packet.payload;
+  return (typeof payload === "string" ? Buffer.byteLength(payload) : (payload?.byteLength ?? 0)) + packet.topic.length + 4;
+}
+
 /** Log lines for the events above: a slow consumer can drop thousands a second, so one line per client per 10 s. */
 export function queueEventLog(aedes: Aedes): QueueEvents {
   const drops = new Map<string, { loggedAt: number; dropped: number }>();
-  aedes.on("clientDisconnect", (client) => drops.delete(client.id));
+  const holds = new Map<string, number>();
+  aedes.on("clientDisconnect", (client) => {
+    drops.delete(client.id);
+    holds.delete(client.id);
+  });
   return {
     droppedQoS0(clientId) {
       let entry = drops.get(clientId);
@@ -112,6 +145,12 @@ export function queueEventLog(aedes: Aedes): QueueEvents {
       log.warn(`Client ${clientId} is not keeping up: ${entry.dropped} QoS 0 message(s) dropped for it (--max-queued).`);
       entry.loggedAt = now;
       entry.dropped = 0;
+    },
+    heldBack(clientId, queued) {
+      const now = performance.now();
+      if (now - (holds.get(clientId) ?? -Infinity) < 10_000) return;
+      holds.set(clientId, now);
+      log.warn(`Client ${clientId} is not keeping up: ${queued} message(s) queued for it; QoS 1/2 publishers wait (--max-queued).`);
     },
     stalled(clientId, queued) {
       log.warn(`Client ${clientId} has had ${queued} messages queued for too long (--slow-consumer-timeout); disconnecting it.`);

@@ -54,6 +54,7 @@ export function toProtocolLimits(args: ProtocolLimitArgValues): ProtocolLimits {
 export const reliabilityArgs = {
   persistence: { type: "string", description: "Keep retained messages, subscriptions and sessions in this SQLite file (or sqlite:PATH, file:PATH); default: memory only", valueHint: "path" },
   "max-queued": { type: "string", description: "Messages waiting for one client; beyond it QoS 0 is dropped for it and QoS 1/2 publishers wait (0: no limit)", default: "1000" },
+  "max-queued-bytes": { type: "string", description: "Bytes waiting for one client; beyond it the same as --max-queued (0: no limit)", default: String(16 * 1024 * 1024) },
   "slow-consumer-timeout": { type: "string", description: "Disconnect a client whose queue or socket stays full this long", default: "30s" },
   "drain-timeout": { type: "string", description: "On SIGTERM or Ctrl-C, time to deliver the messages in flight before closing", default: "5s" },
 } as const;
@@ -73,6 +74,7 @@ export interface ReliabilityOptions {
 /** Checks the flags above and opens the --persistence file: a bad value or an unusable file is a usage error. */
 export function toReliabilityOptions(args: ReliabilityArgValues): ReliabilityOptions {
   const maxQueued = parseIntegerFlag("max-queued", String(args["max-queued"]), 0);
+  const maxQueuedBytes = parseIntegerFlag("max-queued-bytes", String(args["max-queued-bytes"]), 0);
   const stallTimeoutMs = durationFlag("slow-consumer-timeout", String(args["slow-consumer-timeout"]), 1);
   const drainTimeoutMs = durationFlag("drain-timeout", String(args["drain-timeout"]));
   let target;
@@ -93,7 +95,7 @@ export function toReliabilityOptions(args: ReliabilityArgValues): ReliabilityOpt
   }
   return {
     aedes: { drainTimeout: stallTimeoutMs, ...(persistence ? { persistence } : {}) },
-    queue: { maxQueued, stallTimeoutMs },
+    queue: { maxQueued, maxQueuedBytes, stallTimeoutMs },
     drainTimeoutMs,
     storage: target.kind === "sqlite" ? target.path : undefined,
     closePersistence: async () => {

@@ -49,6 +49,7 @@ const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
       "max-topic-alias": ["70000", "x"],
       persistence: [DIRECTORY, "redis://localhost:6379", join(MISSING, "x.db")],
       "max-queued": ["-1", "x"],
+      "max-queued-bytes": ["-1", "x"],
       "slow-consumer-timeout": ["0", "x"],
       "drain-timeout": ["x"],
       cluster: ["http://x", "not a url"],

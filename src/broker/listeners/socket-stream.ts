@@ -1,6 +1,14 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "bun";
 
+/** Past this much input aedes has not read yet, stop reading the socket: the sender then sees TCP
+ * back-pressure instead of the broker buffering its data (a broker slowed by a stuck subscriber took
+ * in 20-50 MB from one fast publisher before this). */
+const READ_HIGH_WATER_MARK = 256 * 1024;
+
+/** Bun's TCP sockets have pause() and resume() (stop and start reading), which bun-types does not declare yet. */
+type PausableSocket = Socket<SocketStream | undefined> & { pause(): boolean; resume(): boolean };
+
 /**
  * One of Bun's native sockets (Bun.listen) dressed as the small part of a Node stream that aedes
  * uses: 'readable' + read(), write() with false + 'drain' for backpressure, destroy(), end(),
@@ -15,6 +23,8 @@ export class SocketStream extends EventEmitter {
   bytesWritten = 0;
   /** Received chunks aedes has not read yet. */
   private inbound: Buffer[] = [];
+  private inboundBytes = 0;
+  private readPaused = false;
   private needReadable = true;
   /** Written pieces waiting for the flush at the end of this turn, or for the socket to drain. */
   private outbound: Uint8Array[] = [];
@@ -38,6 +48,11 @@ export class SocketStream extends EventEmitter {
     this.bytesRead += chunk.length;
     if (this.flowing) return; // resumed after DISCONNECT: read and dropped
     this.inbound.push(chunk);
+    this.inboundBytes += chunk.length;
+    if (this.inboundBytes >= READ_HIGH_WATER_MARK && !this.readPaused) {
+      this.readPaused = true;
+      (this.socket as PausableSocket).pause();
+    }
     if (this.needReadable) {
       this.needReadable = false;
       this.emit("readable");
@@ -77,6 +92,7 @@ export class SocketStream extends EventEmitter {
     }
     this.inbound = [];
     this.needReadable = true;
+    this.resumeReading();
     return inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
   }
 
@@ -84,7 +100,15 @@ export class SocketStream extends EventEmitter {
   resume(): this {
     this.flowing = true;
     this.inbound = [];
+    this.resumeReading();
     return this;
+  }
+
+  private resumeReading(): void {
+    this.inboundBytes = 0;
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    (this.socket as PausableSocket).resume();
   }
 
   pause(): this {
@@ -103,7 +127,10 @@ export class SocketStream extends EventEmitter {
       if (done) queueMicrotask(done);
       return false;
     }
-    const bytes = typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8") : chunk;
+    let bytes = typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8") : chunk;
+    // Kept until the socket drains, a payload sliced from a received chunk would keep that whole
+    // chunk (up to hundreds of KiB) alive: keep a copy of just its bytes.
+    if (this.blocked && bytes.byteLength < bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
     this.outbound.push(bytes);
     this.outboundBytes += bytes.length;
     this.bytesWritten += bytes.length;
@@ -129,8 +156,8 @@ export class SocketStream extends EventEmitter {
       return;
     }
     if (written < 0) return; // closed: onClose follows and calls the callbacks
-    // The kernel's buffer is full: keep the rest until the socket drains.
-    const rest = data.subarray(written);
+    // The kernel's buffer is full: keep (a copy of) the rest until the socket drains, not all of data.
+    const rest = new Uint8Array(data.subarray(written));
     this.outbound = [rest];
     this.outboundBytes = rest.length;
     this.blocked = true;
@@ -141,6 +168,11 @@ export class SocketStream extends EventEmitter {
     const callbacks = this.writeCallbacks;
     this.writeCallbacks = [];
     for (const callback of callbacks) callback();
+  }
+
+  /** Bytes written and not yet taken by the kernel (as on a Node stream): --max-queued-bytes and the metrics read it. */
+  get writableLength(): number {
+    return this.outboundBytes;
   }
 
   /** end() was called: nothing more will be written. */
