@@ -154,15 +154,13 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   };
 
   // QoS 0: the PUBLISH is written whole (src/core/publish-frame.ts) — MQTT.js's encoding of it, the
-  // MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still handles what needs
-  // its state: a connection that is down or just resending its store, a packet over the broker's limit.
+  // MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still publishes a probe
+  // when that needs its state: a connection that is down or just resending its store.
   const internals = client as unknown as MqttClientInternals;
   const publishQos0 = (payload: Buffer) => {
-    const frame = frames!.encode(payload);
-    const maximumPacketSize = internals.connackPacket?.properties?.maximumPacketSize;
-    if (client.connected && !client.disconnecting && !internals._storeProcessing && internals._storeProcessingQueue.length === 0 && (maximumPacketSize === undefined || frame.length <= maximumPacketSize)) {
-      client.stream.write(frame);
-    } else client.publish(pingTopic, payload, publishOptions);
+    const ready = client.connected && !client.disconnecting && !internals._storeProcessing && internals._storeProcessingQueue.length === 0;
+    if (ready && frames!.packetLength(payload.length) !== Infinity) client.stream.write(frames!.encode(payload));
+    else client.publish(pingTopic, payload, publishOptions);
   };
 
   // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2], and ours disconnects a
@@ -242,7 +240,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
 
 /** What the pinger reads of MQTT.js's state; it has no public API for these. */
 interface MqttClientInternals {
-  connackPacket?: { properties?: { receiveMaximum?: number; maximumPacketSize?: number } };
+  connackPacket?: { properties?: { receiveMaximum?: number } };
   _storeProcessing: boolean;
   _storeProcessingQueue: unknown[];
 }

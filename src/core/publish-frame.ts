@@ -34,12 +34,18 @@ export class Qos0PublishFrames {
     this.variableHeader = Buffer.concat(parts);
   }
 
+  /** The whole packet's size for a payload of this many bytes; Infinity when over the protocol's limit. */
+  packetLength(payloadLength: number): number {
+    const remainingLength = this.variableHeader.length + payloadLength;
+    if (remainingLength > MAX_REMAINING_LENGTH) return Infinity;
+    return 1 + remainingLengthBytes(remainingLength) + remainingLength;
+  }
+
   /** One whole PUBLISH packet carrying `payload`. */
   encode(payload: Uint8Array): Buffer {
     const remainingLength = this.variableHeader.length + payload.length;
     if (remainingLength > MAX_REMAINING_LENGTH) throw new RangeError(`PUBLISH of ${remainingLength} bytes is over the protocol's limit`);
-    const lengthBytes = remainingLength < 0x80 ? 1 : remainingLength < 0x4000 ? 2 : remainingLength < 0x20_0000 ? 3 : 4;
-    const packet = Buffer.allocUnsafe(1 + lengthBytes + remainingLength);
+    const packet = Buffer.allocUnsafe(1 + remainingLengthBytes(remainingLength) + remainingLength);
     packet[0] = PUBLISH_QOS0;
     let offset = 1;
     let rest = remainingLength;
@@ -52,6 +58,10 @@ export class Qos0PublishFrames {
     packet.set(payload, offset);
     return packet;
   }
+}
+
+function remainingLengthBytes(remainingLength: number): number {
+  return remainingLength < 0x80 ? 1 : remainingLength < 0x4000 ? 2 : remainingLength < 0x20_0000 ? 3 : 4;
 }
 
 function lengthPrefixed(bytes: Buffer): Buffer {

@@ -45,3 +45,9 @@ test("a packet parses back to the same topic, properties and payload", () => {
   ]);
   expect(packets[0]!.properties!.correlationData!.equals(correlationData)).toBe(true);
 });
+
+test("packetLength is the encoded size, and Infinity past the protocol's 256 MiB limit", () => {
+  const frames = new Qos0PublishFrames("/ping", 5, { responseTopic: "/pong", correlationData });
+  for (const size of [0, 127, 128, 16_384]) expect(frames.packetLength(size)).toBe(frames.encode(Buffer.alloc(size)).length);
+  expect(frames.packetLength(268_435_455)).toBe(Infinity);
+});
