@@ -3,6 +3,7 @@ import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { buildProbePayload, formatTimestamp, timestampDecimals, timestampPrefix } from "../core/payload";
 import type { SummaryInput } from "../core/ping-report";
+import { Qos0PublishFrames } from "../core/publish-frame";
 import { RttStats } from "../core/rtt-stats";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
@@ -34,6 +35,8 @@ export interface PingListener {
   echo?(probe: Probe, rttMs: number, outOfOrder: boolean): void;
   duplicate?(probe: Probe): void;
   lost?(probe: Probe): void;
+  /** QoS 1/2: the broker's Receive Maximum is used up, so a probe waits for a slot (told once a run). */
+  waitingForSlot?(receiveMaximum: number): void;
 }
 
 /** The summary the report formats (src/core/ping-report.ts), with the role's own timing detail. */
@@ -68,11 +71,16 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     ? { qos: options.qos, properties: { responseTopic: pongTopic, correlationData: pingerId } }
     : { qos: options.qos };
   const decimals = timestampDecimals(intervalMs);
+  const frames = options.qos === 0 ? new Qos0PublishFrames(pingTopic, connection.protocolVersion, pingerId && { responseTopic: pongTopic, correlationData: pingerId }) : undefined;
 
   // Probes waiting for an echo, or answered but kept until their timeout so duplicates are seen.
   const pending = new Map<string, Probe>();
   const rtt = new RttStats();
   let transmitted = 0;
+  // QoS 1/2 probes the broker has not acknowledged yet, and probes due but held back for a slot.
+  let inFlight = 0;
+  let held = 0;
+  let toldWaiting = false;
   let duplicates = 0;
   let outOfOrder = 0;
   let lost = 0;
@@ -140,15 +148,49 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     const payload = buildProbePayload(timestamp, options.size);
     listener.sent?.(probe);
     probe.sentAtMs = performance.now();
-    client.publish(pingTopic, payload, publishOptions);
+    if (frames) return publishQos0(payload);
+    inFlight++;
+    client.publish(pingTopic, payload, publishOptions, slotFreed);
   };
+
+  // QoS 0: the PUBLISH is written whole (src/core/publish-frame.ts) — MQTT.js's encoding of it, the
+  // MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still publishes a probe
+  // when that needs its state: a connection that is down or just resending its store.
+  const internals = client as unknown as MqttClientInternals;
+  const publishQos0 = (payload: Buffer) => {
+    const ready = client.connected && !client.disconnecting && !internals._storeProcessing && internals._storeProcessingQueue.length === 0;
+    if (ready && frames!.packetLength(payload.length) !== Infinity) client.stream.write(frames!.encode(payload));
+    else client.publish(pingTopic, payload, publishOptions);
+  };
+
+  // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2], and ours disconnects a
+  // client over it (0x93). So QoS 1/2 probes stay within it: a probe due while every slot is taken
+  // is held, and sent (counted, timed) when an acknowledgement frees one.
+  const receiveMaximum = () => internals.connackPacket?.properties?.receiveMaximum ?? 65_535;
+  const probeDue = () => {
+    if (frames || inFlight < receiveMaximum()) return sendProbe();
+    held++;
+    if (!toldWaiting) {
+      toldWaiting = true;
+      listener.waitingForSlot?.(receiveMaximum());
+    }
+  };
+  // Also called with an error when the client ends: then nothing more goes out.
+  function slotFreed() {
+    inFlight--;
+    if (held > 0 && !stopped && !client.disconnecting) {
+      held--;
+      sendProbe();
+    }
+  }
 
   // Send on a fixed schedule (start + n·interval), so timer lag does not accumulate into drift.
   const scheduleNext = () => {
-    if (stopped || (count !== undefined && transmitted >= count)) return;
-    const delay = Math.max(0, startedAt + transmitted * intervalMs - performance.now());
+    const due = transmitted + held;
+    if (stopped || (count !== undefined && due >= count)) return;
+    const delay = Math.max(0, startedAt + due * intervalMs - performance.now());
     sendTimer = setTimeout(() => {
-      sendProbe();
+      probeDue();
       scheduleNext();
     }, delay);
   };
@@ -180,7 +222,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   }
 
   startedAt = performance.now();
-  sendProbe();
+  probeDue();
   scheduleNext();
   sweepTimer = setInterval(() => expire(performance.now()), Math.min(100, timeoutMs / 4));
 
@@ -194,4 +236,11 @@ export async function startPing(options: PingOptions, listener: PingListener = {
       return result;
     },
   };
+}
+
+/** What the pinger reads of MQTT.js's state; it has no public API for these. */
+interface MqttClientInternals {
+  connackPacket?: { properties?: { receiveMaximum?: number } };
+  _storeProcessing: boolean;
+  _storeProcessingQueue: unknown[];
 }

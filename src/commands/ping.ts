@@ -4,6 +4,7 @@ import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
+import { formatGap, gapTotals, PingGaps } from "../core/ping-gaps";
 import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
 import { parseIntegerFlag } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
@@ -51,20 +52,26 @@ const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value)
  */
 export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
   const perProbe = !output.quiet;
-  const gaps = { count: 0, downMs: 0, probesSent: 0, lastSentSeq: 0, sentSeqAtLoss: 0, recovering: false };
+  // --reconnect: a lost connection is a gap in the probes, reported as such, not the end of the run.
+  const gaps = new PingGaps({
+    back(seq) {
+      if (!output.json) log.info(`Echoes are back from seq=${seq}.`);
+    },
+    settled(gap) {
+      if (output.json) writeJson({ type: "gap", ...gap });
+      else log.info(formatGap(gap));
+    },
+  });
   let lastRttMs: number | undefined;
   const ping = await exitOnConnectionError(() =>
     startPing(options, {
       sent(probe) {
-        gaps.lastSentSeq = probe.seq;
+        gaps.sent(probe.seq);
         if (output.json) return;
         if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
       },
       echo(probe, rttMs, outOfOrder) {
-        if (gaps.recovering && probe.seq > gaps.sentSeqAtLoss) {
-          gaps.recovering = false;
-          if (!output.json) log.info(`Echoes are back from seq=${probe.seq}.`);
-        }
+        gaps.answered(probe.seq);
         lastRttMs = rttMs;
         if (output.json) {
           if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
@@ -79,32 +86,30 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
           if (perProbe) writeJson({ type: "duplicate", seq: probe.seq, payload: probe.timestamp });
         } else if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} (DUP!)`);
       },
+      waitingForSlot(receiveMaximum) {
+        log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`);
+      },
       lost(probe) {
         if (output.json) {
           if (perProbe) writeJson({ type: "lost", seq: probe.seq, payload: probe.timestamp });
         } else if (perProbe) log.warn(`No echo for seq=${probe.seq} (${probe.timestamp}) within ${formatMs(options.timeoutMs)}.`);
+        gaps.lost(probe.seq);
       },
     }),
   );
 
-  // --reconnect: a lost connection is a gap in the probes, reported as such, not the end of the run.
   /** Notes a failover event; for "restored", returns how many probes went out while disconnected. */
+  let lastSentAtLoss = 0;
   const noteGap = (event: FailoverEvent): number => {
-    if (event.kind === "lost") {
-      gaps.sentSeqAtLoss = gaps.lastSentSeq;
-      gaps.recovering = true;
-      return 0;
-    }
-    const sentMeanwhile = gaps.lastSentSeq - gaps.sentSeqAtLoss;
-    gaps.count++;
-    gaps.downMs += event.downMs;
-    gaps.probesSent += sentMeanwhile;
-    return sentMeanwhile;
+    if (event.kind === "restored") return gaps.reconnected(event.downMs);
+    gaps.disconnected();
+    lastSentAtLoss = ping.progress().transmitted;
+    return 0;
   };
   if (output.json) {
     ping.connection.onFailover((event) => {
       const sentMeanwhile = noteGap(event);
-      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: gaps.sentSeqAtLoss });
+      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: lastSentAtLoss });
       else writeJson({ type: "reconnected", target: event.target, downMs: round3(event.downMs), probesSentMeanwhile: sentMeanwhile });
     });
   } else {
@@ -133,11 +138,13 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
       clearInterval(statusTimer);
       process.stdout.write("\r\x1b[2K");
     }
-    const failover = { reconnects: gaps.count, disconnectedMs: round3(gaps.downMs), probesSentDisconnected: gaps.probesSent };
-    if (output.json) writeJson(gaps.count > 0 ? { ...summaryJson(summary), failover } : summaryJson(summary));
+    const { lost, recovered } = gapTotals(gaps.gaps());
+    const failover = { reconnects: gaps.reconnects, disconnectedMs: round3(gaps.downMs), probesSentDisconnected: gaps.probesSentDisconnected, gapProbesLost: lost, gapProbesRecovered: recovered };
+    if (output.json) writeJson(gaps.reconnects > 0 ? { ...summaryJson(summary), failover } : summaryJson(summary));
     else {
-      if (gaps.count > 0) {
-        log.log(`failover: ${gaps.count} reconnect${gaps.count === 1 ? "" : "s"}, ${formatMs(gaps.downMs)} without a broker, ${gaps.probesSent} probe${gaps.probesSent === 1 ? "" : "s"} sent meanwhile`);
+      if (gaps.reconnects > 0) {
+        const sent = gaps.probesSentDisconnected;
+        log.log(`failover: ${gaps.reconnects} reconnect${gaps.reconnects === 1 ? "" : "s"}, ${formatMs(gaps.downMs)} without a broker, ${sent} probe${sent === 1 ? "" : "s"} sent meanwhile; probes of the gaps: ${lost} lost, ${recovered} recovered`);
       }
       for (const line of formatSummary(summary)) log.log(line);
     }

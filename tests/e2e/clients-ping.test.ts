@@ -180,6 +180,24 @@ describe("ping probes", () => {
   });
 });
 
+describe("ping keeps to the broker's Receive Maximum", () => {
+  for (const qos of ["1", "2"]) {
+    test(`QoS ${qos} probes every 10 µs never exceed --max-inflight 2: no 0x93 disconnect, every probe answered`, async () => {
+      const { proc: broker, port } = await startBroker("--max-inflight", "2");
+      const echo = pingpong("echo", "-p", String(port), "-q", qos, "--quiet");
+      await echo.waitFor(/Subscribed to \/ping/);
+      // Far faster than one round trip: without a window of its own, ping has dozens of QoS 2
+      // messages unreleased at the broker at once, and the broker disconnects it with 0x93.
+      const ping = pingpong("ping", "-p", String(port), "-q", qos, "-c", "300", "-I", "10us", "--quiet");
+      expect(await ping.waitExit(30_000)).toBe(0);
+      expect(ping.output()).toContain("300 probes transmitted, 300 received, 0 duplicates");
+      expect(ping.output()).toMatch(/warning: The broker's Receive Maximum \(2\) is used up; probes wait for a free slot\./);
+      expect(ping.output()).not.toContain("0x93");
+      expect(broker.output()).not.toMatch(/0x93|receive maximum exceeded/i);
+    });
+  }
+});
+
 describe("ping exit statuses", () => {
   test("1 when the echo is killed mid-run", async () => {
     const { port } = await startBroker();
