@@ -31,6 +31,7 @@ async function nextOf<T extends Packet>(client: RawClient, cmd: Packet["cmd"], c
   return of().slice(0, count);
 }
 
+const after = (messageId: number) => (messageId % 65535) + 1;
 const ids = (packets: Packet[]) => packets.map((p) => (p as { messageId?: number }).messageId);
 const payloads = (client: RawClient) => client.received.filter((p) => p.cmd === "publish").map((p) => (p as IPublishPacket).payload.toString());
 
@@ -64,6 +65,9 @@ for (const store of ["memory", "sqlite"] as const) {
       await publisher.publishAsync("held/marker", "marker", { qos: 2 });
       const [marker] = await nextOf<IPublishPacket>(held, "publish", 1);
       expect(payloads(held)).toEqual(["marker"]);
+      // New packet ids go on from the last connection's rather than from a random one, which could
+      // be the id of a stored message being resent [MQTT-2.2.1-3].
+      expect(marker!.messageId).toBe(after(published[1]!));
       held.send({ cmd: "pubrec", messageId: marker!.messageId });
       await held.waitFor((p) => p.cmd === "pubrel" && p.messageId === marker!.messageId);
       held.send({ cmd: "pubcomp", messageId: marker!.messageId });
@@ -76,8 +80,9 @@ for (const store of ["memory", "sqlite"] as const) {
       await disconnected(2);
       held = await connectHeld(port);
       await publisher.publishAsync("held/marker", "marker 2", { qos: 2 });
-      await held.waitFor((p) => p.cmd === "publish");
+      const [marker2] = await nextOf<IPublishPacket>(held, "publish", 1);
       expect(payloads(held)).toEqual(["marker 2"]);
+      expect(marker2!.messageId).toBe(after(marker!.messageId!));
       expect(held.received.filter((p) => p.cmd === "pubrel")).toEqual([]);
       await publisher.endAsync();
     });
