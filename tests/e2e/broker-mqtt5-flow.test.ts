@@ -1,5 +1,8 @@
 // MQTT 5.0 flow control against the compiled broker: receive maximum, maximum packet size, topic aliases.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IPublishPacket } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { startBroker } from "./harness";
@@ -84,6 +87,25 @@ describe("MQTT 5.0 flow control", () => {
     const disconnect = await publisher.waitFor<mqttPacket.IDisconnectPacket>((p) => p.cmd === "disconnect");
     expect(disconnect.reasonCode).toBe(0x93);
     await broker.waitFor(/Client keeps-to-it: receive maximum exceeded: more than 2 QoS 1\/2 messages unacknowledged: disconnected/);
+  });
+
+  test("receive maximum, client to broker: a QoS 2 PUBLISH refused with PUBREC 0x87 no longer counts", async () => {
+    const acl = join(mkdtempSync(join(tmpdir(), "flow-acl-")), "acl");
+    writeFileSync(acl, "topic write allowed/#\n"); // anonymous clients may publish there only
+    const { port } = await startBroker("--max-inflight", "2", "--acl-file", acl);
+    const client = await RawClient.open(port, 5);
+    client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "refused-q2", clean: true, keepalive: 60 });
+    await client.waitFor((p) => p.cmd === "connack");
+    // A refusing PUBREC ends the QoS 2 flow: no PUBREL follows [MQTT-4.3.3], so it must free its slot.
+    for (let id = 1; id <= 3; id++) {
+      client.send({ cmd: "publish", topic: "denied/x", payload: Buffer.from("no"), qos: 2, messageId: id, dup: false, retain: false });
+      const pubrec = await client.waitFor<mqttPacket.IPubrecPacket>((p) => p.cmd === "pubrec" && p.messageId === id);
+      expect(pubrec.reasonCode).toBe(0x87);
+    }
+    client.send({ cmd: "publish", topic: "allowed/x", payload: Buffer.from("yes"), qos: 2, messageId: 4, dup: false, retain: false });
+    const pubrec = await client.waitFor<mqttPacket.IPubrecPacket>((p) => p.cmd === "pubrec" && p.messageId === 4);
+    expect(pubrec.reasonCode ?? 0).toBe(0);
+    expect(client.received.some((p) => p.cmd === "disconnect")).toBe(false);
   });
 
   test("receive maximum, client to broker: QoS 2 messages within it all arrive", async () => {
