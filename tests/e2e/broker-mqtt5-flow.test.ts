@@ -1,5 +1,8 @@
 // MQTT 5.0 flow control against the compiled broker: receive maximum, maximum packet size, topic aliases.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IPublishPacket } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { startBroker } from "./harness";
@@ -44,7 +47,65 @@ describe("MQTT 5.0 flow control", () => {
     const disconnect = disconnectFromBroker(client);
     for (let i = 0; i < 3; i++) client.publish("window/in", `m${i}`, { qos: 2 }, () => {});
     expect((await disconnect).reasonCode).toBe(0x93);
-    await broker.waitFor(/receive maximum exceeded: more than 2 QoS 2 messages unreleased: disconnected/);
+    await broker.waitFor(/receive maximum exceeded: more than 2 QoS 1\/2 messages unacknowledged: disconnected/);
+  });
+
+  test("receive maximum, client to broker: QoS 1 messages whose PUBACK is held back count, together with QoS 2 ones", async () => {
+    // A subscriber that never acknowledges, and room for 2 messages waiting for it: the broker then
+    // holds back the PUBACK (PUBREC) of further messages to it, which stay unacknowledged.
+    const { proc: broker, port } = await startBroker("--max-inflight", "2", "--max-queued", "2");
+    const stuck = await RawClient.open(port, 5);
+    stuck.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "never-acks", clean: true, keepalive: 60 });
+    await stuck.waitFor((p) => p.cmd === "connack");
+    stuck.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "held/#", qos: 1 }] });
+    await stuck.waitFor((p) => p.cmd === "suback");
+
+    const publisher = await RawClient.open(port, 5);
+    publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "keeps-to-it", clean: true, keepalive: 60 });
+    await publisher.waitFor((p) => p.cmd === "connack");
+    const acked = (messageId: number) => publisher.received.some((p) => (p.cmd === "puback" || p.cmd === "pubrec") && p.messageId === messageId);
+    let pings = 0;
+    /** PINGRESP: the broker has read what was sent before. */
+    const barrier = async () => {
+      publisher.send({ cmd: "pingreq" });
+      const want = ++pings;
+      await publisher.waitFor(() => publisher.received.filter((p) => p.cmd === "pingresp").length >= want);
+    };
+    // One at a time, each acknowledged before the next: 2 go to the subscriber, 2 wait for it.
+    for (let id = 1; id <= 4; id++) {
+      publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from(`m${id}`), qos: 1, messageId: id, dup: false, retain: false });
+      await publisher.waitFor((p) => p.cmd === "puback" && p.messageId === id);
+    }
+    // Now it is full: a QoS 1 and a QoS 2 message stay unacknowledged, within the broker's 2...
+    publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from("m5"), qos: 1, messageId: 5, dup: false, retain: false });
+    await barrier();
+    publisher.send({ cmd: "publish", topic: "held/q2", payload: Buffer.from("m6"), qos: 2, messageId: 6, dup: false, retain: false });
+    await barrier();
+    expect(acked(5) || acked(6)).toBe(false);
+    // ...and a third is one more than it allows [MQTT-3.3.4-9].
+    publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from("m7"), qos: 1, messageId: 7, dup: false, retain: false });
+    const disconnect = await publisher.waitFor<mqttPacket.IDisconnectPacket>((p) => p.cmd === "disconnect");
+    expect(disconnect.reasonCode).toBe(0x93);
+    await broker.waitFor(/Client keeps-to-it: receive maximum exceeded: more than 2 QoS 1\/2 messages unacknowledged: disconnected/);
+  });
+
+  test("receive maximum, client to broker: a QoS 2 PUBLISH refused with PUBREC 0x87 no longer counts", async () => {
+    const acl = join(mkdtempSync(join(tmpdir(), "flow-acl-")), "acl");
+    writeFileSync(acl, "topic write allowed/#\n"); // anonymous clients may publish there only
+    const { port } = await startBroker("--max-inflight", "2", "--acl-file", acl);
+    const client = await RawClient.open(port, 5);
+    client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "refused-q2", clean: true, keepalive: 60 });
+    await client.waitFor((p) => p.cmd === "connack");
+    // A refusing PUBREC ends the QoS 2 flow: no PUBREL follows [MQTT-4.3.3], so it must free its slot.
+    for (let id = 1; id <= 3; id++) {
+      client.send({ cmd: "publish", topic: "denied/x", payload: Buffer.from("no"), qos: 2, messageId: id, dup: false, retain: false });
+      const pubrec = await client.waitFor<mqttPacket.IPubrecPacket>((p) => p.cmd === "pubrec" && p.messageId === id);
+      expect(pubrec.reasonCode).toBe(0x87);
+    }
+    client.send({ cmd: "publish", topic: "allowed/x", payload: Buffer.from("yes"), qos: 2, messageId: 4, dup: false, retain: false });
+    const pubrec = await client.waitFor<mqttPacket.IPubrecPacket>((p) => p.cmd === "pubrec" && p.messageId === 4);
+    expect(pubrec.reasonCode ?? 0).toBe(0);
+    expect(client.received.some((p) => p.cmd === "disconnect")).toBe(false);
   });
 
   test("receive maximum, client to broker: QoS 2 messages within it all arrive", async () => {

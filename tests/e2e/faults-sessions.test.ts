@@ -36,11 +36,12 @@ function countEchoes(client: MqttClient) {
   return { seen, waitForAll };
 }
 
+/** The broker's Receive Maximum (--max-inflight): messages unacknowledged at once, each way. */
+const WINDOW = 20;
+
 describe("a persistent echo killed mid-stream and restarted with the same client id", () => {
-  // QoS 2 is not asserted: aedes 2.0.0-beta.1 loses about 1 in 200 QoS 2 messages to a persistent
-  // subscriber (the echo is one) even without a fault (README, "Reliability": known problems).
   for (const qos of [1, 2] as const) {
-    (qos === 2 ? test.skip : test)(`QoS ${qos}: every message the broker accepted is echoed at least once`, async () => {
+    test(`QoS ${qos}: every message the broker accepted is echoed; repeats only of what was in flight at a kill`, async () => {
       const { port, url } = await startBroker();
       const echoArgs = ["echo", "--port", String(port), "--qos", String(qos), "--client-id", `echo-durable-q${qos}`, "--no-clean", "--quiet"];
       let echo = pingpong(...echoArgs);
@@ -52,13 +53,16 @@ describe("a persistent echo killed mid-stream and restarted with the same client
       const publisher = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `ping-publisher-q${qos}`, reconnectPeriod: 0 });
       const stream = publishStream(publisher, qos, MESSAGES, 5);
 
-      // Kill the echo twice while messages flow: once early, once late.
+      // Kill the echo twice while messages flow: once early, once late. Noted: the highest message
+      // echoed to the listener at each kill.
+      const killedAt: number[] = [];
       for (const after of [60, 220]) {
         const deadline = Date.now() + 15_000;
         while (echoes.seen.size < after) {
           if (Date.now() > deadline) throw new Error(`only ${echoes.seen.size} echoes, ${stream.accepted.size} accepted\n${echo.output()}`);
           await Bun.sleep(5);
         }
+        killedAt.push(Math.max(...echoes.seen.keys()));
         echo.kill("SIGKILL");
         await echo.exited;
         echo = pingpong(...echoArgs);
@@ -74,11 +78,27 @@ describe("a persistent echo killed mid-stream and restarted with the same client
 
       const missing = [...stream.accepted].filter((seq) => !echoes.seen.has(seq));
       const duplicated = [...echoes.seen].filter(([, times]) => times > 1).map(([seq]) => seq);
-      console.log(`QoS ${qos}: ${stream.accepted.size} accepted, ${echoes.seen.size} echoed, ${missing.length} missing, ${duplicated.length} duplicated, echo killed twice`);
+      console.log(`QoS ${qos}: ${stream.accepted.size} accepted, ${echoes.seen.size} echoed, ${missing.length} missing, ${duplicated.length} duplicated [${duplicated.join(",")}], echo killed twice (at ${killedAt.join(", ")})`);
       expect(missing).toEqual([]);
-      // The echo keeps no state on disk: what it had echoed but not yet acknowledged when killed comes
-      // again. That is at most its window (the broker's Receive Maximum, 20) per kill.
-      expect(duplicated.length).toBeLessThanOrEqual(2 * 20);
+      // The echo keeps no state on disk: what it had echoed but not yet acknowledged (PUBACK, or
+      // PUBREC, held until its echo is accepted) when killed comes again to the next echo, which echoes
+      // it again. That is at most the broker's window towards it per kill.
+      expect(duplicated.length).toBeLessThanOrEqual(killedAt.length * WINDOW);
+      if (qos === 2) {
+        // Exactly once end to end cannot hold when the echo itself dies between the broker taking
+        // its echo and its PUBREC for the original: the new echo gets the message again (DUP) and
+        // its echo is a new message. What QoS 2 does promise, and this checks: the broker sends a
+        // message again only to a new connection and only if it had no PUBREC for it, never after
+        // (then it resends the PUBREL alone), and each echo is delivered once. So a repeat is one
+        // of the at most WINDOW messages in flight at a kill, close to where the echo was (a message
+        // left stale in the session, as aedes-persistence once did, would come again far from it),
+        // and it comes twice, never more.
+        for (const seq of duplicated) {
+          expect(echoes.seen.get(seq)).toBe(2);
+          expect(killedAt.some((at) => Math.abs(seq - at) <= 2 * WINDOW)).toBe(true);
+        }
+        for (const at of killedAt) expect(duplicated.filter((seq) => Math.abs(seq - at) <= 2 * WINDOW).length).toBeLessThanOrEqual(WINDOW);
+      }
       await publisher.endAsync();
       await listener.endAsync();
     }, 60_000);

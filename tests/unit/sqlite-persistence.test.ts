@@ -121,6 +121,22 @@ describe("SqlitePersistence across a restart", () => {
     await p.destroy();
   });
 
+  bunTest("a QoS 2 message queued for a persistent session counts as routed, even if the broker stops before incomingRouted", async () => {
+    const identity = { brokerId: "first", brokerCounter: 7 };
+    const message = { cmd: "publish", topic: "t", payload: Buffer.from("queued"), qos: 2, ...identity };
+    const p = await reopen(async (p) => {
+      await p.incomingStorePacket({ id: "pub" }, { ...message, messageId: 1 });
+      await p.incomingStorePacket({ id: "pub" }, { ...message, brokerCounter: 8, messageId: 2 });
+      // Routed under its identity to a persistent session; the broker stops before incomingRouted.
+      await p.outgoingEnqueueCombi([{ clientId: "sub" }], message);
+    });
+    // Sent again by the publisher, the first is answered with PUBREC only; the second, never queued, is routed.
+    expect((await p.incomingGetPacket({ id: "pub" }, { messageId: 1 })).unrouted).toBeUndefined();
+    expect((await p.incomingGetPacket({ id: "pub" }, { messageId: 2 })).unrouted).toBe(true);
+    expect((await collect(p.outgoingStream({ id: "sub" }))).map((m) => m.payload.toString())).toEqual(["queued"]);
+    await p.destroy();
+  });
+
   bunTest("a will stored by the previous run is handed back as belonging to a broker that is gone", async () => {
     const p = await reopen(async (p) => {
       await p.putWill({ id: "echo" }, { cmd: "publish", topic: "status/echo", payload: Buffer.from("offline"), qos: 1, retain: false });

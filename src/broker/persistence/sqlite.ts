@@ -33,6 +33,7 @@ export function decodePacket(text: string): Packet {
 }
 
 const incomingKey = (clientId: string, messageId: number) => `${clientId}\0${messageId}`;
+const routedAs = (packet: Packet) => `${packet.brokerId}\0${packet.brokerCounter}`;
 
 export class SqlitePersistence extends MemoryPersistence {
   private readonly db: Database;
@@ -93,8 +94,12 @@ export class SqlitePersistence extends MemoryPersistence {
       packet: string;
     }>;
     for (const row of this.db.query("SELECT client_id, message_id, packet, routed FROM incoming").all() as Array<{ client_id: string; message_id: number; packet: string; routed: number }>) {
-      await super.incomingStorePacket({ id: row.client_id }, { ...decodePacket(row.packet), messageId: row.message_id });
-      if (!row.routed) this.unrouted.add(incomingKey(row.client_id, row.message_id));
+      const packet = { ...decodePacket(row.packet), messageId: row.message_id };
+      await super.incomingStorePacket({ id: row.client_id }, packet);
+      if (!row.routed) {
+        this.unrouted.add(incomingKey(row.client_id, row.message_id));
+        this.noteRouting(row.client_id, packet);
+      }
     }
     for (const row of rows) {
       const packet = decodePacket(row.packet);
@@ -140,11 +145,17 @@ export class SqlitePersistence extends MemoryPersistence {
   override async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: Packet): Promise<void> {
     await super.outgoingEnqueueCombi(subs, packet);
     const text = encodePacket({ ...packet, messageId: undefined });
+    const source = this.routing.size > 0 && subs.length > 0 ? this.routing.get(routedAs(packet)) : undefined;
     this.db.transaction(() => {
       for (const sub of subs) {
         this.sql.enqueue!.run({ client: sub.clientId, brokerId: packet.brokerId ?? null, brokerCounter: packet.brokerCounter ?? null, packet: text });
       }
+      if (source) this.sql.routedIncoming!.run({ client: source.clientId, messageId: source.messageId });
     })();
+    if (source) {
+      this.routing.delete(routedAs(packet));
+      this.unrouted.delete(incomingKey(source.clientId, source.messageId));
+    }
   }
 
   override async outgoingUpdate(client: ClientRef, packet: Packet): Promise<void> {
@@ -169,6 +180,20 @@ export class SqlitePersistence extends MemoryPersistence {
   override async incomingStorePacket(client: ClientRef, packet: Packet): Promise<void> {
     await super.incomingStorePacket(client, packet);
     this.sql.putIncoming!.run({ client: client.id, messageId: packet.messageId!, packet: encodePacket(packet) });
+    this.noteRouting(client.id, packet);
+  }
+
+  /**
+   * Stored QoS 2 PUBLISH not yet routed, by the broker id and counter the patched aedes routes them
+   * under. The queue entries made for one are written in one transaction with its `routed` mark:
+   * a broker killed after queueing it for a persistent session, but before the PUBREC, used to
+   * route it again when the sender sent it again, and the session got it twice. (A message with no
+   * persistent subscriber is marked once routed, by incomingRouted.)
+   */
+  private readonly routing = new Map<string, { clientId: string; messageId: number }>();
+
+  private noteRouting(clientId: string, packet: Packet): void {
+    if (packet.brokerId !== undefined && packet.brokerCounter !== undefined) this.routing.set(routedAs(packet), { clientId, messageId: packet.messageId! });
   }
 
   /**
@@ -185,6 +210,7 @@ export class SqlitePersistence extends MemoryPersistence {
 
   /** Called by the patched aedes once a stored QoS 2 PUBLISH has been routed. */
   async incomingRouted(client: ClientRef, packet: Packet): Promise<void> {
+    this.routing.delete(routedAs(packet));
     this.unrouted.delete(incomingKey(client.id, packet.messageId!));
     this.sql.routedIncoming!.run({ client: client.id, messageId: packet.messageId! });
   }
