@@ -8,6 +8,29 @@ import type { Socket } from "bun";
  * write; this one costs an EventEmitter, and every write made in one turn of the event loop
  * (aedes writes a packet in several pieces) leaves in one send(2).
  */
+// Streams written to in this turn: one microtask flushes them all, instead of a flush closure and
+// a microtask per stream (a bound function per connection was memory held by every idle one).
+const toFlush: SocketStream[] = [];
+let flushQueued = false;
+
+function scheduleFlush(stream: SocketStream): void {
+  toFlush.push(stream);
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushAll);
+  }
+}
+
+function flushAll(): void {
+  // A flush can call write callbacks that write again: those streams join the end of this list.
+  try {
+    for (let i = 0; i < toFlush.length; i++) toFlush[i]!.flush();
+  } finally {
+    toFlush.length = 0;
+    flushQueued = false;
+  }
+}
+
 export class SocketStream extends EventEmitter {
   destroyed = false;
   /** Bytes in and out, for the metrics (as on a node:net socket). */
@@ -75,15 +98,16 @@ export class SocketStream extends EventEmitter {
       this.needReadable = true;
       return null;
     }
-    this.inbound = [];
     this.needReadable = true;
-    return inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+    const data = inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+    inbound.length = 0; // the same array again next time: no garbage per read
+    return data;
   }
 
   /** As on a Node stream without 'data' listeners: from now on input is read and dropped. */
   resume(): this {
     this.flowing = true;
-    this.inbound = [];
+    this.inbound.length = 0;
     return this;
   }
 
@@ -109,14 +133,15 @@ export class SocketStream extends EventEmitter {
     this.bytesWritten += bytes.length;
     if (!this.flushScheduled && !this.blocked) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      scheduleFlush(this);
     }
     if (done) this.writeCallbacks.push(done);
     // Past 64 KiB not yet on the wire, ask the writer to wait for 'drain' (as a Node stream would).
     return !this.blocked || this.outboundBytes < 65536;
   }
 
-  private readonly flush = (): void => {
+  /** @internal Called by flushAll (below) at the end of the turn, and by onDrain and end. */
+  flush(): void {
     this.flushScheduled = false;
     if (this.blocked || this.destroyed) return;
     if (this.outboundBytes === 0) return this.callWriteCallbacks();
@@ -134,7 +159,7 @@ export class SocketStream extends EventEmitter {
     this.outbound = [rest];
     this.outboundBytes = rest.length;
     this.blocked = true;
-  };
+  }
 
   private callWriteCallbacks(): void {
     if (this.writeCallbacks.length === 0) return;
