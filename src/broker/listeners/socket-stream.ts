@@ -1,13 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "bun";
 
-/**
- * One of Bun's native sockets (Bun.listen) dressed as the small part of a Node stream that aedes
- * uses: 'readable' + read(), write() with false + 'drain' for backpressure, destroy(), end(),
- * and 'end'/'error'/'close'. A node:net socket under Bun costs more memory and a syscall per
- * write; this one costs an EventEmitter, and every write made in one turn of the event loop
- * (aedes writes a packet in several pieces) leaves in one send(2).
- */
 // Streams written to in this turn: one microtask flushes them all, instead of a flush closure and
 // a microtask per stream (a bound function per connection was memory held by every idle one).
 const toFlush: SocketStream[] = [];
@@ -31,6 +24,13 @@ function flushAll(): void {
   }
 }
 
+/**
+ * One of Bun's native sockets (Bun.listen) dressed as the small part of a Node stream that aedes
+ * uses: 'readable' + read(), write() with false + 'drain' for backpressure, destroy(), end(),
+ * and 'end'/'error'/'close'. A node:net socket under Bun costs more memory and a syscall per
+ * write; this one costs an EventEmitter, and every write made in one turn of the event loop
+ * (aedes writes a packet in several pieces) leaves in one send(2).
+ */
 export class SocketStream extends EventEmitter {
   destroyed = false;
   /** Bytes in and out, for the metrics (as on a node:net socket). */
