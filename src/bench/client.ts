@@ -1,6 +1,6 @@
 import type { Socket } from "bun";
 import mqttPacket from "mqtt-packet";
-import { ackMessageId, PacketType, readFrame, readPublish, skipProperties, writeAck, type Frame, type PublishView } from "./frames";
+import { ackMessageId, connackReceiveMaximum, PacketType, readFrame, readPublish, skipProperties, writeAck, type Frame, type PublishView } from "./frames";
 
 /**
  * One MQTT connection of the load generator, on Bun's native sockets rather than MQTT.js, so the
@@ -17,6 +17,8 @@ export interface BenchConnectOptions {
   keepaliveSec: number;
   protocolVersion: 4 | 5;
   timeoutMs: number;
+  /** The CONNECT to send, encoded by the caller (who opens thousands); else made from the fields above. */
+  connectPacket?: Uint8Array;
 }
 
 export interface BenchClientEvents {
@@ -30,9 +32,31 @@ export interface BenchClientEvents {
 
 export class BenchConnectError extends Error {}
 
+/** The CONNECT packet for these options (a clean session). */
+export function encodeConnect(options: Pick<BenchConnectOptions, "clientId" | "username" | "password" | "keepaliveSec" | "protocolVersion">): Buffer {
+  return mqttPacket.generate({
+    cmd: "connect",
+    protocolId: "MQTT",
+    protocolVersion: options.protocolVersion,
+    clientId: options.clientId,
+    clean: true,
+    keepalive: options.keepaliveSec,
+    username: options.username,
+    password: options.password === undefined ? undefined : Buffer.from(options.password),
+  });
+}
+
+/** One set of socket handlers for every connection (the client is socket.data), not closures per connection. */
+const SOCKET_HANDLERS: Bun.SocketHandler<BenchClient> = {
+  data: (socket, data) => socket.data.onData(data),
+  drain: (socket) => socket.data.onSocketDrain(),
+  close: (socket) => socket.data.onClose("the broker closed the connection"),
+  error: (socket, error) => socket.data.onClose(error.message),
+};
+
 export class BenchClient {
   events: BenchClientEvents = {};
-  private socket!: Socket<undefined>;
+  private socket!: Socket<BenchClient>;
   private readonly frame: Frame = { type: 0, flags: 0, start: 0, bodyStart: 0, end: 0 };
   private readonly view: PublishView = { qos: 0, messageId: 0, topicStart: 0, topicEnd: 0, payloadStart: 0 };
   /** Bytes of a packet split across reads. */
@@ -46,7 +70,8 @@ export class BenchClient {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   /** Waits for the one CONNACK or SUBACK in flight: (packet type, reason code). */
   private control: ((type: number, code: number) => void) | undefined;
-  private ackScratch = Buffer.allocUnsafe(4096);
+  /** Where acknowledgements are gathered; made on the first one (idle connections never need it). */
+  private ackScratch: Buffer | undefined;
   /**
    * QoS 1/2 messages the broker takes unacknowledged from us (MQTT 5 CONNACK Receive Maximum).
    * Beyond it a broker may drop them: mosquitto does, silently, past 20 even under 3.1.1.
@@ -85,26 +110,11 @@ export class BenchClient {
         hostname: options.hostname,
         port: options.port,
         tls: options.tls ? { rejectUnauthorized: false } : undefined,
-        socket: {
-          data: (_socket, data) => this.onData(data),
-          drain: () => this.onSocketDrain(),
-          close: () => this.onClose("the broker closed the connection"),
-          error: (_socket, error) => this.onClose(error.message),
-        },
+        data: this,
+        socket: SOCKET_HANDLERS,
       });
       this.socket.setNoDelay(true);
-      this.send(
-        mqttPacket.generate({
-          cmd: "connect",
-          protocolId: "MQTT",
-          protocolVersion: options.protocolVersion,
-          clientId: options.clientId,
-          clean: true,
-          keepalive: options.keepaliveSec,
-          username: options.username,
-          password: options.password === undefined ? undefined : Buffer.from(options.password),
-        }),
-      );
+      this.send(options.connectPacket ?? encodeConnect(options));
       await connacked;
     } catch (error) {
       this.socket?.terminate();
@@ -168,14 +178,16 @@ export class BenchClient {
     this.blocked = true;
   };
 
-  private onSocketDrain(): void {
+  /** @internal For SOCKET_HANDLERS. */
+  onSocketDrain(): void {
     if (!this.blocked) return;
     this.blocked = false;
     this.flush();
     if (!this.blocked) this.onDrain?.();
   }
 
-  private onData(data: Buffer): void {
+  /** @internal For SOCKET_HANDLERS. */
+  onData(data: Buffer): void {
     let buf = data;
     if (this.partial) {
       buf = Buffer.concat([this.partial, data]);
@@ -184,7 +196,7 @@ export class BenchClient {
     const frame = this.frame;
     let offset = 0;
     let acks = 0;
-    const scratch = this.ackScratch;
+    let scratch = this.ackScratch;
     while (readFrame(buf, offset, frame)) {
       offset = frame.end;
       switch (frame.type) {
@@ -192,6 +204,7 @@ export class BenchClient {
           const view = this.view;
           readPublish(buf, frame, this.protocolVersion, view);
           if (view.qos > 0) {
+            scratch ??= this.ackScratch = Buffer.allocUnsafe(4096);
             if (acks + 4 > scratch.length) {
               this.send(Buffer.from(scratch.subarray(0, acks)));
               acks = 0;
@@ -206,6 +219,7 @@ export class BenchClient {
           this.events.acked?.(ackMessageId(buf, frame));
           break;
         case PacketType.pubrec:
+          scratch ??= this.ackScratch = Buffer.allocUnsafe(4096);
           if (acks + 4 > scratch.length) {
             this.send(Buffer.from(scratch.subarray(0, acks)));
             acks = 0;
@@ -213,6 +227,7 @@ export class BenchClient {
           acks = writeAck(scratch, acks, PacketType.pubrel, ackMessageId(buf, frame));
           break;
         case PacketType.pubrel:
+          scratch ??= this.ackScratch = Buffer.allocUnsafe(4096);
           if (acks + 4 > scratch.length) {
             this.send(Buffer.from(scratch.subarray(0, acks)));
             acks = 0;
@@ -221,7 +236,7 @@ export class BenchClient {
           break;
         case PacketType.connack:
           // Session-present flag, then the return (3.1.1) or reason (5) code.
-          if (this.protocolVersion === 5) this.receiveMaximum = connackReceiveMaximum(buf.subarray(frame.start, frame.end));
+          if (this.protocolVersion === 5) this.receiveMaximum = connackReceiveMaximum(buf, frame) ?? parsedReceiveMaximum(buf.subarray(frame.start, frame.end));
           this.control?.(PacketType.connack, buf[frame.bodyStart + 1] ?? 0x80);
           break;
         case PacketType.suback: {
@@ -240,11 +255,12 @@ export class BenchClient {
           break; // PINGRESP and anything a client need not answer
       }
     }
-    if (acks > 0) this.send(Buffer.from(scratch.subarray(0, acks)));
+    if (acks > 0) this.send(Buffer.from(scratch!.subarray(0, acks)));
     if (offset < buf.length) this.partial = Buffer.from(buf.subarray(offset));
   }
 
-  private onClose(reason: string): void {
+  /** @internal For SOCKET_HANDLERS. */
+  onClose(reason: string): void {
     clearInterval(this.pingTimer);
     if (this.closing) return;
     this.closing = true;
@@ -269,8 +285,8 @@ export class BenchClient {
   }
 }
 
-/** The Receive Maximum property of an MQTT 5 CONNACK (65535 when absent). */
-function connackReceiveMaximum(bytes: Uint8Array): number {
+/** The Receive Maximum property of an MQTT 5 CONNACK (65535 when absent), by mqtt-packet's parser: for what frames.ts cannot read. */
+function parsedReceiveMaximum(bytes: Uint8Array): number {
   let receiveMaximum = 65535;
   const parser = mqttPacket.parser({ protocolVersion: 5 });
   parser.on("packet", (packet) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { LatencyHistogram } from "../core/histogram";
-import { BenchClient } from "./client";
+import { BenchClient, encodeConnect } from "./client";
 import { summarizeLatency, type BenchTarget, type CpuSummary, type LatencySummary, type Progress } from "./meter";
 import { nowUs } from "./stamp";
 
@@ -57,6 +57,19 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
   let lastReport = started;
   let lastCount = 0;
 
+  // Every CONNECT is the same but for the client id's number: encode it once, copy it and write the
+  // digits in (zero-padded to one width), so the generator spends its time connecting.
+  const width = String(Math.max(0, connections - 1)).length;
+  const templateId = `${target.clientIdPrefix}-conn${"0".repeat(width)}`;
+  const template = encodeConnect({ ...target, clientId: templateId });
+  const digitsAt = template.indexOf(Buffer.from(templateId)) + templateId.length - width;
+  const connectPacket = (index: number): Buffer => {
+    const packet = Buffer.allocUnsafe(template.length);
+    template.copy(packet);
+    packet.write(String(index).padStart(width, "0"), digitsAt, "latin1");
+    return packet;
+  };
+
   const worker = async () => {
     while (next < connections) {
       const index = next++;
@@ -66,12 +79,13 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
           hostname: target.hostname,
           port: target.port,
           tls: target.tls,
-          clientId: `${target.clientIdPrefix}-conn${index}`,
+          clientId: `${target.clientIdPrefix}-conn${String(index).padStart(width, "0")}`,
           username: target.username,
           password: target.password,
           keepaliveSec: target.keepaliveSec,
           protocolVersion: target.protocolVersion,
           timeoutMs: target.connectTimeoutMs,
+          connectPacket: connectPacket(index),
         });
         histogram.recordUs(nowUs() - attemptAt);
         client.events.lost = () => dropped++;

@@ -146,7 +146,9 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     mq,
     persistence,
     heartbeatInterval: heartbeatMs,
-  };
+    // A client id connecting on another node must close its session here: aedes says so on $SYS.
+    announceClients: true,
+  } as AedesOptions;
 
   const cluster: Cluster = {
     nodeId,

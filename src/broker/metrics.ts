@@ -47,12 +47,16 @@ export class BrokerMetrics {
   /** For BrokerOptions.onConnection: counts the bytes of every MQTT connection, live and closed. */
   readonly countConnection = (stream: CountedStream): void => {
     this.live.add(stream);
-    stream.once("close", () => {
-      this.live.delete(stream);
-      this.closedBytesReceived += stream.bytesRead ?? 0;
-      this.closedBytesSent += stream.bytesWritten ?? 0;
-    });
+    stream.on("close", this.countClosed);
   };
+
+  /** One 'close' listener for every stream (it is `this`), not a closure per connection. */
+  private readonly countClosed = ((metrics: BrokerMetrics) =>
+    function (this: CountedStream) {
+      if (!metrics.live.delete(this)) return;
+      metrics.closedBytesReceived += this.bytesRead ?? 0;
+      metrics.closedBytesSent += this.bytesWritten ?? 0;
+    })(this);
 
   /** Starts counting on a broker; for BrokerOptions.services. */
   readonly attach = (aedes: Aedes): { close(): void } => {

@@ -19,10 +19,10 @@ interface GuardedClient {
   closed: boolean;
   errored: boolean;
   conn: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void };
-  _parser: ParserInternals;
+  _parser: GuardedParser;
   emit(event: "error", error: Error): boolean;
   once(event: "connected", listener: () => void): unknown;
-  prependListener(event: "error", listener: (error: Error) => void): unknown;
+  prependListener(event: "error", listener: (this: GuardedClient, error: Error) => void): unknown;
 }
 
 interface ParserInternals extends NodeJS.EventEmitter {
@@ -31,6 +31,16 @@ interface ParserInternals extends NodeJS.EventEmitter {
   _parseString(): string | null;
   /** Set by the string check below while a packet is parsed. */
   badString?: string;
+}
+
+/** The guard's state of one connection, kept on its parser (no closures per connection). */
+interface GuardedParser extends ParserInternals {
+  client: GuardedClient;
+  guardEnqueue?: (this: unknown, packet: PacketLike) => void;
+  guardParseError?: (this: unknown, error: Error) => void;
+  guardDrain?: DrainState;
+  /** A violation was found: nothing after it is acted on. */
+  guardRejected?: boolean;
 }
 
 type PacketLike = {
@@ -43,19 +53,51 @@ type PacketLike = {
   unsubscriptions?: unknown[];
 };
 
+/** Parser classes whose string reader already checks the raw bytes. */
+const checkedParsers = new WeakSet<object>();
+
 /**
  * Wraps one aedes client's packet intake. Checks: UTF-8 strings well formed and free of U+0000
  * [MQTT-1.5.4-1/2], no second CONNECT [MQTT-3.1.0-2], a valid PUBLISH topic name [MQTT-3.3.2-2],
  * non-zero packet identifiers [MQTT-2.2.1-3], a topic filter in SUBSCRIBE and UNSUBSCRIBE
  * [MQTT-3.8.3-2]. A connected MQTT 5 client then gets a DISCONNECT with the reason code the spec
  * names before the connection closes, also for the parse errors aedes itself finds (0x81).
+ * The listeners are shared functions and the state lives on the parser: an idle connection pays
+ * a few fields, not a set of closures.
  */
 export function guardProtocol(aedesClient: Client, drainState?: DrainState): void {
   const client = aedesClient as unknown as GuardedClient;
   const parser = client._parser;
+  checkStrings(parser);
+  parser.guardDrain = drainState;
+  parser.guardRejected = false;
 
-  const parseString = parser._parseString;
-  parser._parseString = function checkedParseString(this: ParserInternals) {
+  const [enqueue] = parser.listeners("packet") as Array<(this: unknown, packet: PacketLike) => void>;
+  if (!enqueue) return;
+  parser.removeListener("packet", enqueue);
+  parser.guardEnqueue = enqueue;
+  parser.on("packet", checkedEnqueue);
+
+  // A parse error in the bytes right after CONNECT arrives before CONNACK is out: hold it until then,
+  // so an MQTT 5 client learns why (0x81) instead of seeing the connection just drop.
+  const [emitParseError] = parser.listeners("error") as Array<(this: unknown, error: Error) => void>;
+  if (emitParseError) {
+    parser.removeListener("error", emitParseError);
+    parser.guardParseError = emitParseError;
+    parser.on("error", heldParseError);
+  }
+
+  // Errors aedes finds itself (parser errors, a wildcard topic): say why before its error handler closes.
+  client.prependListener("error", sayWhy);
+}
+
+/** Checks the raw bytes of strings the parser decodes, once per parser class (its prototype). */
+function checkStrings(parser: ParserInternals): void {
+  const proto = Object.getPrototypeOf(parser) as ParserInternals;
+  if (checkedParsers.has(proto)) return;
+  checkedParsers.add(proto);
+  const parseString = proto._parseString;
+  proto._parseString = function checkedParseString(this: ParserInternals) {
     const start = this._pos;
     const text = parseString.call(this);
     // Decoding turns ill-formed UTF-8 into U+FFFD; only then are the raw bytes worth a look.
@@ -66,39 +108,33 @@ export function guardProtocol(aedesClient: Client, drainState?: DrainState): voi
     }
     return text;
   };
+}
 
-  const [enqueue] = parser.listeners("packet") as Array<(this: unknown, packet: PacketLike) => void>;
-  if (!enqueue) return;
-  parser.removeListener("packet", enqueue);
-  let rejected = false;
-  parser.on("packet", function checkedEnqueue(this: ParserInternals, packet: PacketLike) {
-    if (rejected) return; // nothing after a violation is acted on
-    // Draining for shutdown: accept no new messages; unacknowledged, a QoS 1/2 one stays with its sender.
-    if (drainState?.draining && packet.cmd === "publish") return;
-    const problem = violation(client, packet, this);
-    if (problem) {
-      rejected = true;
-      reject(client, problem.reasonCode, problem.message);
-      return;
-    }
-    enqueue.call(this, packet);
-  });
-
-  // A parse error in the bytes right after CONNECT arrives before CONNACK is out: hold it until then,
-  // so an MQTT 5 client learns why (0x81) instead of seeing the connection just drop.
-  const [emitParseError] = parser.listeners("error") as Array<(error: Error) => void>;
-  if (emitParseError) {
-    parser.removeListener("error", emitParseError);
-    parser.on("error", (error: Error) => {
-      if (rejected) return;
-      rejected = true;
-      if (client.connecting && !client.connected) client.once("connected", () => emitParseError(error));
-      else emitParseError(error);
-    });
+function checkedEnqueue(this: GuardedParser, packet: PacketLike): void {
+  if (this.guardRejected) return; // nothing after a violation is acted on
+  // Draining for shutdown: accept no new messages; unacknowledged, a QoS 1/2 one stays with its sender.
+  if (this.guardDrain?.draining && packet.cmd === "publish") return;
+  const client = this.client;
+  const problem = violation(client, packet, this);
+  if (problem) {
+    this.guardRejected = true;
+    reject(client, problem.reasonCode, problem.message);
+    return;
   }
+  this.guardEnqueue!.call(this, packet);
+}
 
-  // Errors aedes finds itself (parser errors, a wildcard topic): say why before its error handler closes.
-  client.prependListener("error", (error) => sendDisconnect(client, reasonCodeFor(error)));
+function heldParseError(this: GuardedParser, error: Error): void {
+  if (this.guardRejected) return;
+  this.guardRejected = true;
+  const client = this.client;
+  const emitParseError = this.guardParseError!;
+  if (client.connecting && !client.connected) client.once("connected", () => emitParseError.call(this, error));
+  else emitParseError.call(this, error);
+}
+
+function sayWhy(this: GuardedClient, error: Error): void {
+  sendDisconnect(this, reasonCodeFor(error));
 }
 
 function violation(client: GuardedClient, packet: PacketLike, parser: ParserInternals): { reasonCode: number; message: string } | undefined {

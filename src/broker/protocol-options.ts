@@ -56,7 +56,12 @@ type RunningBroker = Aedes & { clients: Record<string, Client> };
 export function protocolOptions(limits: ProtocolLimits = DEFAULT_PROTOCOL_LIMITS): AedesOptions {
   let broker: RunningBroker | undefined;
   /** Connections let in by --max-connections and not yet closed. */
-  const admitted = new Set<Client>();
+  // The connections let in, by their stream: one 'close' listener function for all of them (the
+  // stream is `this`), not a closure per connection.
+  const admitted = new Set<NodeJS.EventEmitter>();
+  const forgetAdmitted = function (this: NodeJS.EventEmitter) {
+    admitted.delete(this);
+  };
   return {
     maximumPacketSize: limits.maxPacketSize,
     receiveMaximum: limits.maxInflight,
@@ -78,8 +83,9 @@ export function protocolOptions(limits: ProtocolLimits = DEFAULT_PROTOCOL_LIMITS
         return;
       }
       if (limits.maxConnections > 0) {
-        admitted.add(client); // a takeover's old connection leaves the set as it closes
-        (client as Client & { conn: NodeJS.EventEmitter }).conn.once("close", () => admitted.delete(client));
+        const conn = (client as Client & { conn: NodeJS.EventEmitter }).conn;
+        admitted.add(conn); // a takeover's old connection leaves the set as it closes
+        conn.on("close", forgetAdmitted);
       }
       callback(null, true);
     },

@@ -1,11 +1,39 @@
 import { describe, expect, test } from "bun:test";
 import mqttPacket from "mqtt-packet";
-import { PacketType, readFrame, readPublish, writeAck, type Frame, type PublishView } from "../../src/bench/frames";
+import { connackReceiveMaximum, PacketType, readFrame, readPublish, writeAck, type Frame, type PublishView } from "../../src/bench/frames";
 
 const frame = (): Frame => ({ type: 0, flags: 0, start: 0, bodyStart: 0, end: 0 });
 const view = (): PublishView => ({ qos: 0, messageId: 0, topicStart: 0, topicEnd: 0, payloadStart: 0 });
 
 describe("bench framing", () => {
+  test("reads a CONNACK's Receive Maximum in place, past the other properties", () => {
+    const connack = (properties?: mqttPacket.IConnackPacket["properties"]) => {
+      const bytes = mqttPacket.generate({ cmd: "connack", returnCode: 0, reasonCode: 0, sessionPresent: false, properties } as mqttPacket.IConnackPacket, { protocolVersion: 5 });
+      const f = frame();
+      expect(readFrame(bytes, 0, f)).toBe(true);
+      return connackReceiveMaximum(bytes, f);
+    };
+    expect(connack()).toBe(65535);
+    expect(connack({ receiveMaximum: 20 })).toBe(20);
+    expect(connack({ topicAliasMaximum: 10, maximumPacketSize: 1 << 20, serverKeepAlive: 30 })).toBe(65535);
+    expect(
+      connack({
+        sessionExpiryInterval: 60,
+        assignedClientIdentifier: "auto-7f3a",
+        reasonString: "ok",
+        userProperties: { broker: "mqtt-pingpong", zone: "a" },
+        wildcardSubscriptionAvailable: true,
+        receiveMaximum: 1000,
+        maximumQoS: 1,
+      }),
+    ).toBe(1000);
+    // Cut short inside the properties: not a number to trust.
+    const bytes = mqttPacket.generate({ cmd: "connack", reasonCode: 0, sessionPresent: false, properties: { reasonString: "a long reason", receiveMaximum: 5 } } as mqttPacket.IConnackPacket, { protocolVersion: 5 });
+    expect(connackReceiveMaximum(bytes, { type: 2, flags: 0, start: 0, bodyStart: 2, end: 10 })).toBeUndefined();
+    // MQTT 3.1.1: two bytes, no properties.
+    expect(connackReceiveMaximum(Uint8Array.from([0x20, 2, 0, 0]), { type: 2, flags: 0, start: 0, bodyStart: 2, end: 4 })).toBe(65535);
+  });
+
   for (const protocolVersion of [4, 5] as const) {
     test(`reads a QoS 1 PUBLISH in place (MQTT ${protocolVersion === 5 ? "5" : "3.1.1"})`, () => {
       const payload = Buffer.from("0123456789abcdef-payload");

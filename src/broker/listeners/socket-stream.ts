@@ -9,6 +9,29 @@ const READ_HIGH_WATER_MARK = 256 * 1024;
 /** Bun's TCP sockets have pause() and resume() (stop and start reading), which bun-types does not declare yet. */
 type PausableSocket = Socket<SocketStream | undefined> & { pause(): boolean; resume(): boolean };
 
+// Streams written to in this turn: one microtask flushes them all, instead of a flush closure and
+// a microtask per stream (a bound function per connection was memory held by every idle one).
+const toFlush: SocketStream[] = [];
+let flushQueued = false;
+
+function scheduleFlush(stream: SocketStream): void {
+  toFlush.push(stream);
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushAll);
+  }
+}
+
+function flushAll(): void {
+  // A flush can call write callbacks that write again: those streams join the end of this list.
+  try {
+    for (let i = 0; i < toFlush.length; i++) toFlush[i]!.flush();
+  } finally {
+    toFlush.length = 0;
+    flushQueued = false;
+  }
+}
+
 /**
  * One of Bun's native sockets (Bun.listen) dressed as the small part of a Node stream that aedes
  * uses: 'readable' + read(), write() with false + 'drain' for backpressure, destroy(), end(),
@@ -90,16 +113,17 @@ export class SocketStream extends EventEmitter {
       this.needReadable = true;
       return null;
     }
-    this.inbound = [];
     this.needReadable = true;
+    const data = inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+    inbound.length = 0; // the same array again next time: no garbage per read
     this.resumeReading();
-    return inbound.length === 1 ? inbound[0]! : Buffer.concat(inbound);
+    return data;
   }
 
   /** As on a Node stream without 'data' listeners: from now on input is read and dropped. */
   resume(): this {
     this.flowing = true;
-    this.inbound = [];
+    this.inbound.length = 0;
     this.resumeReading();
     return this;
   }
@@ -136,14 +160,15 @@ export class SocketStream extends EventEmitter {
     this.bytesWritten += bytes.length;
     if (!this.flushScheduled && !this.blocked) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      scheduleFlush(this);
     }
     if (done) this.writeCallbacks.push(done);
     // Past 64 KiB not yet on the wire, ask the writer to wait for 'drain' (as a Node stream would).
     return !this.blocked || this.outboundBytes < 65536;
   }
 
-  private readonly flush = (): void => {
+  /** @internal Called by flushAll (below) at the end of the turn, and by onDrain and end. */
+  flush(): void {
     this.flushScheduled = false;
     if (this.blocked || this.destroyed) return;
     if (this.outboundBytes === 0) return this.callWriteCallbacks();
@@ -161,7 +186,7 @@ export class SocketStream extends EventEmitter {
     this.outbound = [rest];
     this.outboundBytes = rest.length;
     this.blocked = true;
-  };
+  }
 
   private callWriteCallbacks(): void {
     if (this.writeCallbacks.length === 0) return;
