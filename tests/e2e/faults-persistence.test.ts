@@ -44,7 +44,9 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
     proc = await broker(port, db);
 
     // The session is there: no new SUBSCRIBE, and the queued messages arrive in order.
-    const back = await mqtt.connectAsync(url, persistent("durable-sub"));
+    // The inbox is attached before CONNACK: the queued messages can arrive in the same read as it,
+    // before connectAsync's promise would let us attach a listener.
+    const back = mqtt.connect(url, persistent("durable-sub"));
     const received: string[] = [];
     const allFive = new Promise<void>((resolve) =>
       back.on("message", (_topic, payload) => {
@@ -52,6 +54,10 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
         if (received.length === 5) resolve();
       }),
     );
+    await new Promise<void>((resolve, reject) => {
+      back.once("connect", () => resolve());
+      back.once("error", reject);
+    });
     await Promise.race([allFive, Bun.sleep(20_000)]);
     expect(received).toEqual(["reading-1", "reading-2", "reading-3", "reading-4", "reading-5"]);
     // The restored subscription also matches new messages.
