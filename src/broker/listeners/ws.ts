@@ -22,12 +22,20 @@ const SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
  * subscriber took in all a fast publisher sent (188 MiB in half a second, 170 MB of heap). */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
+/** Bun may hold this much of what was sent before the stream takes more (64 KiB, as on TCP). */
+const WRITE_HIGH_WATER_MARK = 64 * 1024;
+
 /** One WebSocket as a byte stream: every binary message in, every write out as one message. */
 export class WebSocketDuplex extends Duplex {
   bytesRead = 0;
   bytesWritten = 0;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
   private readPaused = false;
+  /** Received this turn, not yet handed on (see receive). */
+  private arriving: Buffer[] = [];
+  private arrivingBytes = 0;
+  /** 'readable' was emitted and aedes has not called read() since. */
+  private readableSignalled = false;
 
   constructor(private readonly ws: ServerWebSocket<Connection>) {
     super({ readableHighWaterMark: READ_HIGH_WATER_MARK });
@@ -40,8 +48,9 @@ export class WebSocketDuplex extends Duplex {
     this.ws.resume();
   }
 
-  /** Bytes sent and held by Bun until the socket drains (one message at most: see send). */
-  get bufferedByBun(): number {
+  /** Bytes sent and held by Bun until the socket drains. Not added to writableLength: until its
+   * callback the message being sent is counted there already. */
+  private get bufferedByBun(): number {
     return this.ws.readyState === 1 ? this.ws.getBufferedAmount() : 0;
   }
 
@@ -51,7 +60,21 @@ export class WebSocketDuplex extends Duplex {
    * messages, so aedes would parse a piece, wait for a 'readable' that never comes, and stall.
    */
   override read(size?: number): Buffer | null {
+    if (size !== 0) this.readableSignalled = false; // read(0) is Node's own "fill the buffer"
     return super.read(size ?? (this.readableLength || undefined));
+  }
+
+  /**
+   * 'readable' once until aedes reads, as the TCP listener's SocketStream does. A Node stream emits it
+   * for every message while less than the high-water mark is buffered, and aedes counts each one as
+   * a packet handled, so it would read on past packets it is still handling (see receive).
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "readable") {
+      if (this.readableSignalled) return false;
+      this.readableSignalled = true;
+    }
+    return super.emit(event, ...args);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -83,14 +106,35 @@ export class WebSocketDuplex extends Duplex {
     callback(error);
   }
 
+  /**
+   * Messages are handed on once per turn of the event loop, all that came in one read from the socket
+   * together, as TCP hands on a chunk: aedes, given one packet per read, reads on past a packet it is
+   * still handling (a QoS 1 PUBLISH held back for a stuck subscriber) and never stops reading.
+   */
   receive(message: string | Buffer): void {
     const data = typeof message === "string" ? Buffer.from(message) : message;
     this.bytesRead += data.length;
-    // Messages already read still arrive after pause(); push() keeps them.
-    if (!this.push(data) && !this.readPaused) {
+    if (this.arriving.length === 0) setImmediate(this.handOn);
+    this.arriving.push(data);
+    this.arrivingBytes += data.length;
+    // Messages already read still arrive after pause(); they are kept.
+    if (!this.readPaused && this.readableLength + this.arrivingBytes >= READ_HIGH_WATER_MARK) {
       this.readPaused = true;
       this.ws.pause();
     }
+  }
+
+  private readonly handOn = (): void => {
+    const chunks = this.arriving;
+    this.arriving = [];
+    this.arrivingBytes = 0;
+    if (chunks.length > 0 && !this.destroyed) this.push(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  };
+
+  /** Bun's drain: some of what it held went out. Take more once most of it has: what Bun still holds
+   * then is no longer in writableLength, and each early drain would add a whole buffer to it. */
+  onDrain(): void {
+    if (this.bufferedByBun < WRITE_HIGH_WATER_MARK) this.drained();
   }
 
   drained(error?: Error): void {
@@ -100,20 +144,11 @@ export class WebSocketDuplex extends Duplex {
   }
 
   peerClosed(): void {
+    this.handOn();
     this.push(null);
     this.destroy();
   }
 }
-
-// writableLength (what --max-queued-bytes and the metrics read) counts what Bun holds too: the message
-// sent while the socket was full can be everything the stream had buffered. (A getter, not a class
-// accessor: TypeScript types Duplex's writableLength as a plain property.)
-const streamWritableLength = Object.getOwnPropertyDescriptor(Duplex.prototype, "writableLength")!.get!;
-Object.defineProperty(WebSocketDuplex.prototype, "writableLength", {
-  get(this: WebSocketDuplex) {
-    return (streamWritableLength.call(this) as number) + this.bufferedByBun;
-  },
-});
 
 interface Connection {
   stream?: WebSocketDuplex;
@@ -153,7 +188,7 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
               ws.data.stream?.receive(message);
             },
             drain(ws) {
-              ws.data.stream?.drained();
+              ws.data.stream?.onDrain();
             },
             close(ws) {
               ws.data.stream?.peerClosed();
