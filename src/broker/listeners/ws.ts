@@ -22,20 +22,14 @@ const SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
  * subscriber took in all a fast publisher sent (188 MiB in half a second, 170 MB of heap). */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
-/** Bun may hold this much of what was sent before the stream takes more (64 KiB, as on TCP). */
-const WRITE_HIGH_WATER_MARK = 64 * 1024;
-
 /** One WebSocket as a byte stream: every binary message in, every write out as one message. */
 export class WebSocketDuplex extends Duplex {
   bytesRead = 0;
   bytesWritten = 0;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
   private readPaused = false;
-  /** Received this turn, not yet handed on (see receive). */
-  private arriving: Buffer[] = [];
-  private arrivingBytes = 0;
-  /** 'readable' was emitted and aedes has not called read() since. */
-  private readableSignalled = false;
+  /** aedes has read from this stream (see emit). */
+  private readOnce = false;
 
   constructor(private readonly ws: ServerWebSocket<Connection>) {
     super({ readableHighWaterMark: READ_HIGH_WATER_MARK });
@@ -48,32 +42,25 @@ export class WebSocketDuplex extends Duplex {
     this.ws.resume();
   }
 
-  /** Bytes sent and held by Bun until the socket drains. Not added to writableLength: until its
-   * callback the message being sent is counted there already. */
-  private get bufferedByBun(): number {
-    return this.ws.readyState === 1 ? this.ws.getBufferedAmount() : 0;
-  }
-
   /**
    * read() without a size must return all buffered data (Node's contract, which aedes relies on), but
    * Bun's Readable returns only the first pushed chunk. MQTT.js sends a packet as several WebSocket
    * messages, so aedes would parse a piece, wait for a 'readable' that never comes, and stall.
    */
   override read(size?: number): Buffer | null {
-    if (size !== 0) this.readableSignalled = false; // read(0) is Node's own "fill the buffer"
+    if (size !== 0) this.readOnce = true; // read(0) is Node's own "fill the buffer"
     return super.read(size ?? (this.readableLength || undefined));
   }
 
   /**
-   * 'readable' once until aedes reads, as the TCP listener's SocketStream does. A Node stream emits it
-   * for every message while less than the high-water mark is buffered, and aedes counts each one as
-   * a packet handled, so it would read on past packets it is still handling (see receive).
+   * No 'readable' while aedes is still handling packets it read: it reads again by itself when the
+   * last is done. A Node stream emits 'readable' for each message (MQTT.js and the like send a packet
+   * per message), and aedes counts each one as a packet done: holding a QoS 1 PUBLISH back for a stuck
+   * subscriber, it read on packet after packet, the buffer never filled and pause() never came. Its
+   * count of packets in hand (_parsingBatch) starts at 1, for the first read.
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "readable") {
-      if (this.readableSignalled) return false;
-      this.readableSignalled = true;
-    }
+    if (event === "readable" && this.readOnce && ((this as { client?: { _parsingBatch?: number } }).client?._parsingBatch ?? 0) > 0) return false;
     return super.emit(event, ...args);
   }
 
@@ -106,35 +93,14 @@ export class WebSocketDuplex extends Duplex {
     callback(error);
   }
 
-  /**
-   * Messages are handed on once per turn of the event loop, all that came in one read from the socket
-   * together, as TCP hands on a chunk: aedes, given one packet per read, reads on past a packet it is
-   * still handling (a QoS 1 PUBLISH held back for a stuck subscriber) and never stops reading.
-   */
   receive(message: string | Buffer): void {
     const data = typeof message === "string" ? Buffer.from(message) : message;
     this.bytesRead += data.length;
-    if (this.arriving.length === 0) setImmediate(this.handOn);
-    this.arriving.push(data);
-    this.arrivingBytes += data.length;
-    // Messages already read still arrive after pause(); they are kept.
-    if (!this.readPaused && this.readableLength + this.arrivingBytes >= READ_HIGH_WATER_MARK) {
+    // Messages already read still arrive after pause(); push() keeps them.
+    if (!this.push(data) && !this.readPaused) {
       this.readPaused = true;
       this.ws.pause();
     }
-  }
-
-  private readonly handOn = (): void => {
-    const chunks = this.arriving;
-    this.arriving = [];
-    this.arrivingBytes = 0;
-    if (chunks.length > 0 && !this.destroyed) this.push(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-  };
-
-  /** Bun's drain: some of what it held went out. Take more once most of it has: what Bun still holds
-   * then is no longer in writableLength, and each early drain would add a whole buffer to it. */
-  onDrain(): void {
-    if (this.bufferedByBun < WRITE_HIGH_WATER_MARK) this.drained();
   }
 
   drained(error?: Error): void {
@@ -144,7 +110,6 @@ export class WebSocketDuplex extends Duplex {
   }
 
   peerClosed(): void {
-    this.handOn();
     this.push(null);
     this.destroy();
   }
@@ -188,7 +153,7 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
               ws.data.stream?.receive(message);
             },
             drain(ws) {
-              ws.data.stream?.onDrain();
+              ws.data.stream?.drained();
             },
             close(ws) {
               ws.data.stream?.peerClosed();
