@@ -56,14 +56,17 @@ export class FloodPublisher {
   }
 
   /**
-   * Sends QoS 1 PUBLISH packets with ids from..to as fast as the connection takes them, until all are
-   * written or the connection has taken nothing for `stallMs`. Returns the bytes written and the next id.
+   * Sends QoS 1 PUBLISH packets with ids from..to as fast as the connection takes them (or one per
+   * `paceMs`), until all are written or the connection has taken nothing for `stallMs`. Returns the
+   * bytes written and the next id.
    */
-  async publishQoS1(topic: string, payload: Buffer, from: number, to: number, stallMs: number): Promise<{ written: number; next: number }> {
+  async publishQoS1(topic: string, payload: Buffer, from: number, to: number, stallMs: number, paceMs = 0): Promise<{ written: number; next: number }> {
     let written = 0;
     for (let id = from; id <= to; id++) {
       const packet = mqttPacket.generate({ cmd: "publish", topic, payload, qos: 1, messageId: id, retain: false, dup: false } as Packet);
       written += packet.length;
+      // Paced, each packet arrives on its own: the hardest case for a broker that must stop reading.
+      if (paceMs > 0) await Bun.sleep(paceMs);
       if (this.write(packet)) continue;
       const drained = new Promise<boolean>((resolve) => this.socket.once("drain", () => resolve(true)));
       // A deadline on the drain, not a sleep: the connection is stalled once it takes nothing for stallMs.

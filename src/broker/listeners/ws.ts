@@ -3,6 +3,7 @@
 import { Duplex } from "node:stream";
 import type { Server, ServerWebSocket } from "bun";
 import type { ListenerStarter } from "../server";
+import { aedesHandlingPackets } from "./aedes-reading";
 import { bindAll } from "./bind";
 
 export interface WebSocketListenerOptions {
@@ -53,14 +54,13 @@ export class WebSocketDuplex extends Duplex {
   }
 
   /**
-   * No 'readable' while aedes is still handling packets it read: it reads again by itself when the
-   * last is done. A Node stream emits 'readable' for each message (MQTT.js and the like send a packet
-   * per message), and aedes counts each one as a packet done: holding a QoS 1 PUBLISH back for a stuck
-   * subscriber, it read on packet after packet, the buffer never filled and pause() never came. Its
-   * count of packets in hand (_parsingBatch) starts at 1, for the first read.
+   * No 'readable' while aedes is still handling packets it read (see aedesHandlingPackets). A Node
+   * stream emits one for each message (MQTT.js and the like send a packet per message): holding a QoS 1
+   * PUBLISH back for a stuck subscriber, aedes read on packet after packet, the buffer never filled
+   * and pause() never came.
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "readable" && this.readOnce && ((this as { client?: { _parsingBatch?: number } }).client?._parsingBatch ?? 0) > 0) return false;
+    if (event === "readable" && this.readOnce && aedesHandlingPackets(this)) return false;
     return super.emit(event, ...args);
   }
 
