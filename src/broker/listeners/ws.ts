@@ -3,7 +3,7 @@
 import { Duplex } from "node:stream";
 import type { Server, ServerWebSocket } from "bun";
 import type { ListenerStarter } from "../server";
-import { aedesHandlingPackets } from "./aedes-reading";
+import { holdReadableWhileHandling } from "./aedes-reading";
 import { bindAll } from "./bind";
 
 export interface WebSocketListenerOptions {
@@ -29,11 +29,13 @@ export class WebSocketDuplex extends Duplex {
   bytesWritten = 0;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
   private readPaused = false;
-  /** aedes has read from this stream (see emit). */
-  private readOnce = false;
 
   constructor(private readonly ws: ServerWebSocket<Connection>) {
     super({ readableHighWaterMark: READ_HIGH_WATER_MARK });
+    // Node streams emit 'readable' for each message (MQTT.js and the like send a packet per message):
+    // holding a QoS 1 PUBLISH back for a stuck subscriber, aedes read on packet after packet, the
+    // buffer never filled and pause() never came.
+    holdReadableWhileHandling(this);
   }
 
   /** Incoming data is pushed as it arrives (see receive); this is called when aedes wants more. */
@@ -49,19 +51,7 @@ export class WebSocketDuplex extends Duplex {
    * messages, so aedes would parse a piece, wait for a 'readable' that never comes, and stall.
    */
   override read(size?: number): Buffer | null {
-    if (size !== 0) this.readOnce = true; // read(0) is Node's own "fill the buffer"
     return super.read(size ?? (this.readableLength || undefined));
-  }
-
-  /**
-   * No 'readable' while aedes is still handling packets it read (see aedesHandlingPackets). A Node
-   * stream emits one for each message (MQTT.js and the like send a packet per message): holding a QoS 1
-   * PUBLISH back for a stuck subscriber, aedes read on packet after packet, the buffer never filled
-   * and pause() never came.
-   */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === "readable" && this.readOnce && aedesHandlingPackets(this)) return false;
-    return super.emit(event, ...args);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
