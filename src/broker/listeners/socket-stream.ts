@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "bun";
+import { aedesHandlingPackets } from "./aedes-reading";
 
 /** Past this much input aedes has not read yet, stop reading the socket: the sender then sees TCP
  * back-pressure instead of the broker buffering its data (a broker slowed by a stuck subscriber took
@@ -49,6 +50,8 @@ export class SocketStream extends EventEmitter {
   private inboundBytes = 0;
   private readPaused = false;
   private needReadable = true;
+  /** aedes has called read() (see onData). */
+  private readOnce = false;
   /** Written pieces waiting for the flush at the end of this turn, or for the socket to drain. */
   private outbound: Uint8Array[] = [];
   private outboundBytes = 0;
@@ -76,7 +79,9 @@ export class SocketStream extends EventEmitter {
       this.readPaused = true;
       (this.socket as PausableSocket).pause();
     }
-    if (this.needReadable) {
+    // Not while aedes has packets in hand: it would read on past them (and past the limit above)
+    // when a publisher sends one packet per segment.
+    if (this.needReadable && !(this.readOnce && aedesHandlingPackets(this))) {
       this.needReadable = false;
       this.emit("readable");
     }
@@ -108,6 +113,7 @@ export class SocketStream extends EventEmitter {
 
   /** Everything received so far, or null (and 'readable' again when more comes). */
   read(): Buffer | null {
+    this.readOnce = true;
     const inbound = this.inbound;
     if (inbound.length === 0) {
       this.needReadable = true;
