@@ -39,6 +39,8 @@ interface QueuedClient {
   _waitingForWindow?: unknown[];
   /** Writes waiting for the socket to drain. */
   _pendingDrains?: unknown[];
+  /** Patch: a resumed session's replay of its stored queue, and the live messages held till its end (packet, done pairs). */
+  _replay?: { held: unknown[] } | null;
   /** A SocketStream, a node:tls socket or the WebSocket duplex: all count their unsent bytes. */
   conn: NodeJS.EventEmitter & { writableLength?: number };
   disconnect(options: { reasonCode: number }, done?: () => void): void;
@@ -69,7 +71,8 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   const held: Array<[DeliveredPacket, () => void, number]> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const queued = () => pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
+  const queued = () =>
+    pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._replay?.held.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
   const queuedBytes = () => (client.conn.writableLength ?? 0) + unwrittenBytes;
   const full = () => queued() >= maxQueued || queuedBytes() >= maxQueuedBytes;
   const writtenQoS0 = () => void pendingQoS0--;
