@@ -64,28 +64,23 @@ describe("MQTT 5.0 flow control", () => {
     publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "keeps-to-it", clean: true, keepalive: 60 });
     await publisher.waitFor((p) => p.cmd === "connack");
     const acked = (messageId: number) => publisher.received.some((p) => (p.cmd === "puback" || p.cmd === "pubrec") && p.messageId === messageId);
-    let pings = 0;
-    /** PINGRESP: the broker has read what was sent before. */
-    const barrier = async () => {
-      publisher.send({ cmd: "pingreq" });
-      const want = ++pings;
-      await publisher.waitFor(() => publisher.received.filter((p) => p.cmd === "pingresp").length >= want);
-    };
     // One at a time, each acknowledged before the next: 2 go to the subscriber, 2 wait for it.
     for (let id = 1; id <= 4; id++) {
       publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from(`m${id}`), qos: 1, messageId: id, dup: false, retain: false });
       await publisher.waitFor((p) => p.cmd === "puback" && p.messageId === id);
     }
-    // Now it is full: a QoS 1 and a QoS 2 message stay unacknowledged, within the broker's 2...
-    publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from("m5"), qos: 1, messageId: 5, dup: false, retain: false });
-    await barrier();
-    publisher.send({ cmd: "publish", topic: "held/q2", payload: Buffer.from("m6"), qos: 2, messageId: 6, dup: false, retain: false });
-    await barrier();
-    expect(acked(5) || acked(6)).toBe(false);
-    // ...and a third is one more than it allows [MQTT-3.3.4-9].
-    publisher.send({ cmd: "publish", topic: "held/q1", payload: Buffer.from("m7"), qos: 1, messageId: 7, dup: false, retain: false });
+    // Now it is full: a QoS 1 and a QoS 2 message stay unacknowledged, within the broker's 2, and a
+    // third is one more than it allows [MQTT-3.3.4-9]. Sent in one write: while it holds a PUBLISH
+    // back, the broker reads nothing more from that connection (TCP back-pressure), so only
+    // packets that arrive in one read with the held one are counted at all.
+    publisher.sendTogether([
+      { cmd: "publish", topic: "held/q1", payload: Buffer.from("m5"), qos: 1, messageId: 5, dup: false, retain: false },
+      { cmd: "publish", topic: "held/q2", payload: Buffer.from("m6"), qos: 2, messageId: 6, dup: false, retain: false },
+      { cmd: "publish", topic: "held/q1", payload: Buffer.from("m7"), qos: 1, messageId: 7, dup: false, retain: false },
+    ]);
     const disconnect = await publisher.waitFor<mqttPacket.IDisconnectPacket>((p) => p.cmd === "disconnect");
     expect(disconnect.reasonCode).toBe(0x93);
+    expect(acked(5) || acked(6)).toBe(false);
     await broker.waitFor(/Client keeps-to-it: receive maximum exceeded: more than 2 QoS 1\/2 messages unacknowledged: disconnected/);
   });
 

@@ -46,6 +46,11 @@ export class RawClient {
     this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
   }
 
+  /** Several packets in one write, so the broker reads (and parses) them as one batch. */
+  sendTogether(packets: Packet[]): void {
+    this.socket.write(Buffer.concat(packets.map((packet) => mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }))));
+  }
+
   /** Bytes as they are, for packets mqtt-packet refuses to encode. */
   sendBytes(bytes: number[]): void {
     this.socket.write(Uint8Array.from(bytes));
