@@ -3,6 +3,7 @@ import { beforeAll, expect } from "bun:test";
 import mqtt from "mqtt";
 import { makeTlsFiles, type TlsFiles } from "./clients-peers";
 import { FloodPublisher, type Transport } from "./flood-publisher";
+import { floodThreeRounds, scrape } from "./qos0-flood";
 import { freePort, hasProgram, type Proc, pingpong, rssMb, startBroker, testWithPrograms } from "./harness";
 
 let files: TlsFiles;
@@ -48,14 +49,6 @@ async function stuckSubscriber(b: Broker, transport: Transport, topic: string, q
   return sub;
 }
 
-/** The broker's /metrics, as name -> value (labels left out). */
-async function scrape(httpPort: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const match of text.matchAll(/^(mqtt_pingpong_\w+) (\S+)$/gm)) values.set(match[1]!, Number(match[2]));
-  return values;
-}
-
 const MiB = 2 ** 20;
 
 for (const transport of ["tls", "ws"] as const) {
@@ -64,30 +57,7 @@ for (const transport of ["tls", "ws"] as const) {
     const b = await broker("--max-queued", "1000", "--max-queued-bytes", String(CAP));
     await stuckSubscriber(b, transport, "bulk/#", 0);
     const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.tcp}`, { protocolVersion: 5, reconnectPeriod: 0 });
-    const payload = Buffer.alloc(16 * 1024, 7);
-    const rss = [rssMb(b.proc.pid)];
-    let maxBytesQueued = 0;
-    let maxHeapMb = 0;
-    let flooding = true;
-    const sampling = (async () => {
-      while (flooding) {
-        const metrics = await scrape(b.httpPort);
-        maxBytesQueued = Math.max(maxBytesQueued, metrics.get("mqtt_pingpong_bytes_queued")!);
-        maxHeapMb = Math.max(maxHeapMb, metrics.get("mqtt_pingpong_memory_heap_used_bytes")! / MiB);
-        await Bun.sleep(25); // a sampling pace, not a wait for something
-      }
-    })();
-    // Three rounds of 6000 × 16 KiB (94 MiB each), as on TCP in faults-slow-consumer.test.ts.
-    for (let round = 0; round < 3; round++) {
-      for (let n = 0; n < 6000; n++) {
-        publisher.publish("bulk/data", payload, { qos: 0 });
-        if (n % 200 === 0) await Bun.sleep(1);
-      }
-      await publisher.publishAsync("bulk/data", payload, { qos: 1 }); // the round has been taken in
-      rss.push(rssMb(b.proc.pid));
-    }
-    flooding = false;
-    await sampling;
+    const { rss, maxBytesQueued, maxHeapMb } = await floodThreeRounds(publisher, b.proc.pid, b.httpPort);
     await b.proc.waitFor(/Client stuck-0 is not keeping up: \d+ QoS 0 message\(s\) dropped for it \(--max-queued\)\./);
     console.log(
       `stuck QoS 0 subscriber over ${NAMES[transport]}: broker RSS ${rss.map((r) => r.toFixed(0)).join(" → ")} MB over three 94 MiB rounds; ` +

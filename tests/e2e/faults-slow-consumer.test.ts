@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import net from "node:net";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
-import { freePort, pingpong, rssMb, startBroker } from "./harness";
+import { freePort, pingpong, startBroker } from "./harness";
+import { floodThreeRounds, type FloodResult } from "./qos0-flood";
 
 /** A subscriber that connects, subscribes, and then reads nothing more (nor acknowledges). */
 async function stuckSubscriber(port: number, topic: string, qos: 0 | 1): Promise<net.Socket> {
@@ -26,22 +27,6 @@ async function stuckSubscriber(port: number, topic: string, qos: 0 | 1): Promise
   return socket;
 }
 
-/** The broker's /metrics, as name -> value (labels left out). */
-async function scrape(httpPort: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const match of text.matchAll(/^(mqtt_pingpong_\w+) (\S+)$/gm)) values.set(match[1]!, Number(match[2]));
-  return values;
-}
-
-interface FloodResult {
-  /** The broker's RSS before the flood and after each round, MB. */
-  rss: number[];
-  /** The most seen in /metrics during the flood: bytes queued on connections, and JS heap (MB). */
-  maxBytesQueued: number;
-  maxHeapMb: number;
-}
-
 /** Floods a stuck QoS 0 subscriber with 3 rounds of 94 MiB while a ping/echo pair runs beside it. */
 async function floodStuckQoS0Subscriber(...brokerFlags: string[]): Promise<FloodResult> {
   const httpPort = await freePort();
@@ -49,31 +34,9 @@ async function floodStuckQoS0Subscriber(...brokerFlags: string[]): Promise<Flood
   const echo = pingpong("echo", "--port", String(port), "--quiet");
   await echo.waitFor(/Subscribed/);
   const stuck = await stuckSubscriber(port, "bulk/#", 0);
-  // Three rounds of 6000 × 16 KiB (94 MiB each) for the stuck subscriber, far beyond what it reads:
-  // kept, rounds 2 and 3 would add 188 MiB; dropped, only garbage-collector slack.
   const publisher = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  const payload = Buffer.alloc(16 * 1024, 7);
   const ping = pingpong("ping", "--port", String(port), "--count", "40", "--interval", "50ms");
-  const result: FloodResult = { rss: [rssMb(broker.pid)], maxBytesQueued: 0, maxHeapMb: 0 };
-  let flooding = true;
-  const sampling = (async () => {
-    while (flooding) {
-      const metrics = await scrape(httpPort);
-      result.maxBytesQueued = Math.max(result.maxBytesQueued, metrics.get("mqtt_pingpong_bytes_queued")!);
-      result.maxHeapMb = Math.max(result.maxHeapMb, metrics.get("mqtt_pingpong_memory_heap_used_bytes")! / 2 ** 20);
-      await Bun.sleep(25); // a sampling pace, not a wait for something
-    }
-  })();
-  for (let round = 0; round < 3; round++) {
-    for (let n = 0; n < 6000; n++) {
-      publisher.publish("bulk/data", payload, { qos: 0 });
-      if (n % 200 === 0) await Bun.sleep(1);
-    }
-    await publisher.publishAsync("bulk/data", payload, { qos: 1 }); // the round has been taken in
-    result.rss.push(rssMb(broker.pid));
-  }
-  flooding = false;
-  await sampling;
+  const result = await floodThreeRounds(publisher, broker.pid, httpPort);
   await broker.waitFor(/Client stuck-0 is not keeping up: \d+ QoS 0 message\(s\) dropped for it \(--max-queued\)\./, 20_000);
   expect(await ping.waitExit(20_000)).toBe(0); // the ping/echo pair lost nothing meanwhile
   console.log(
