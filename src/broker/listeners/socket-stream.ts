@@ -18,15 +18,8 @@ function scheduleFlush(stream: SocketStream): void {
   toFlush.push(stream);
   if (!flushQueued) {
     flushQueued = true;
-    queueMicrotask(flushAfterCallbacks);
+    queueMicrotask(flushAll);
   }
-}
-
-// aedes calls a write's callback in a microtask queued right after the write; flushing one
-// microtask later lets what that callback writes leave in the same send(2): the PUBACK of a QoS 1
-// PUBLISH goes with its delivery instead of in a second send(2) of its own.
-function flushAfterCallbacks(): void {
-  queueMicrotask(flushAll);
 }
 
 function flushAll(): void {
