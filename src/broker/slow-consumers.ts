@@ -87,10 +87,15 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
       unwrittenBytes += size;
       deliver0(packet, writtenQoS0);
       // aedes writes it in a microtask queued just now; this one runs right after, and from then on
-      // the bytes are in conn.writableLength (or already in the kernel).
-      queueMicrotask(() => void (unwrittenBytes -= size));
+      // the bytes are in conn.writableLength (or already in the kernel). The publish goes on at
+      // once: QoS 0 never waits for a slow subscriber.
+      queueMicrotask(() => {
+        unwrittenBytes -= size;
+        done();
+      });
+      return;
     }
-    // Dropped or not, the publish goes on at once: QoS 0 never waits for a slow subscriber.
+    // Dropped: the publish goes on as well.
     queueMicrotask(done);
   };
 
