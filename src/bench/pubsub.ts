@@ -191,7 +191,11 @@ export async function runFlow(options: FlowOptions): Promise<FlowResult> {
         if (!sending) return;
         const now = nowUs();
         for (const publisher of publishers) {
-          const due = Math.min(10_000, Math.floor((now - startedUs) / perPublisherUs) + 1 - publisher.sent);
+          // At QoS 1/2 never more unacknowledged than the broker's Receive Maximum allows (it would
+          // disconnect us with 0x93): a message held back keeps the time it was due, so the wait
+          // counts as latency.
+          const room = qos > 0 ? publisher.inflight - (publisher.sent - completed(publisher)) : Infinity;
+          const due = Math.min(10_000, room, Math.floor((now - startedUs) / perPublisherUs) + 1 - publisher.sent);
           if (due <= 0) continue;
           const first = publisher.sent;
           send(publisher, due, (k) => startedUs + (first + k) * perPublisherUs);

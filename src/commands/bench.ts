@@ -28,7 +28,7 @@ export const benchArgs = {
   inflight: {
     type: "string",
     description:
-      "Closed loop: messages a publisher may have on their way (latency: 1; pubsub: 100 at QoS 0, 20 at QoS 1/2, at most the broker's Receive Maximum); conn: connects under way (100)",
+      "Messages a publisher may have on their way (closed-loop latency: 1; otherwise 100 at QoS 0, 20 at QoS 1/2; at QoS 1/2 at most the broker's Receive Maximum, open loop too); conn: connects under way (100)",
   },
   "broker-pid": { type: "string", description: "conn: the broker's process id, to report its memory per connection" },
   json: { type: "boolean", description: "One JSON object with the result on stdout, nothing else there" },
@@ -105,7 +105,7 @@ export default defineCommand({
         publishers: count("publishers", args, 1, 10_000),
         subscribers: latency ? 0 : count("subscribers", args, 1, 10_000),
         loopback: latency,
-        inflight: args.inflight === undefined ? (latency ? 1 : qos === 0 ? 100 : 20) : count("inflight", args, 1, 65_535),
+        inflight: args.inflight === undefined ? (latency && args.rate === undefined ? 1 : qos === 0 ? 100 : 20) : count("inflight", args, 1, 65_535),
         rate: args.rate === undefined ? undefined : count("rate", args, 1, 100_000_000),
         warmupMs,
         durationMs,

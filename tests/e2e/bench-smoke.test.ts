@@ -23,6 +23,19 @@ describe("bench", () => {
     expect(result.generatorCpu.userMs).toBeGreaterThan(0);
   });
 
+  test("latency in open loop at QoS 1 keeps to the broker's Receive Maximum: no 0x93, nothing lost", async () => {
+    // 5,000 msg/s against --max-inflight 2: five messages fall due every 1 ms tick, past 2 without
+    // the window; held back, they keep the time they were due.
+    const { url, proc } = await startBroker("--max-inflight", "2");
+    const bench = pingpong("bench", "latency", "--url", url, "--qos", "1", "--rate", "5000", "--duration", "1s", "--warmup", "200ms", "--json");
+    expect(await bench.waitExit(30_000)).toBe(0);
+    const result = json(bench.stdoutLines);
+    expect(result).toMatchObject({ type: "result", scenario: "latency", lost: 0, duplicates: 0 });
+    expect(result.received).toBe(result.sent);
+    expect(result.latency.count).toBeGreaterThan(100);
+    expect(proc.output()).not.toMatch(/receive maximum exceeded/i);
+  });
+
   test("pubsub fan-out at QoS 1 delivers every message to every subscriber", async () => {
     const { url } = await startBroker();
     const bench = pingpong("bench", "pubsub", "--url", url, "--qos", "1", "--subscribers", "3", "--size", "64", "--duration", "1s", "--warmup", "0s", "--json");
