@@ -131,6 +131,9 @@ describe("a persistent session resumed by another broker process", () => {
         expect(payloads).toEqual([...expectedResent, ...fresh]);
         // Resent with their own ids [MQTT-4.4.0-1], the PUBRELs too.
         for (const p of second.slice(0, resentCount)) expect(p.messageId).toBe(idOf.get(p.payload.toString())!);
+        // A resend carries DUP [MQTT-3.3.1-1]; a first delivery does not.
+        expect(second.slice(0, resentCount).map((p) => (p as { dup?: boolean }).dup)).toEqual(second.slice(0, resentCount).map(() => true));
+        expect(second.slice(resentCount).some((p) => (p as { dup?: boolean }).dup)).toBe(false);
         const pubrels = held.received.filter((p) => p.cmd === "pubrel") as Array<Packet & { messageId: number }>;
         expect(pubrels.map((p) => p.messageId)).toEqual(released.map((p) => p.messageId!));
         // New ids: none of a stored message, and on from the one given out last (no record of it
