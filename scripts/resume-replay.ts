@@ -30,13 +30,15 @@ for (let round = 1; round <= rounds; round++) {
   let streaming = true;
   let live = 0;
   const stream = (async () => {
-    while (streaming) await publisher.publishAsync(topic, `live-${++live}`, { qos: 1 });
+    while (streaming) await publisher.publishAsync(topic, `live-${round}-${++live}`, { qos: 1 });
   })();
   const started = performance.now();
   let connackMs = 0;
   let lastQueuedMs = 0;
   let overtaken = 0;
   let queuedSeen = 0;
+  // Live messages of an earlier round still in flight when that round's client left: resent first.
+  let resent = 0;
   const back = mqtt.connect(`mqtt://127.0.0.1:${port}`, session);
   back.once("connect", () => (connackMs = performance.now() - started));
   const replayed = new Promise<void>((resolve) =>
@@ -47,7 +49,8 @@ for (let round = 1; round <= rounds; round++) {
           lastQueuedMs = performance.now() - started;
           resolve();
         }
-      } else if (queuedSeen < queued) overtaken++;
+      } else if (queuedSeen < queued && text.startsWith(`live-${round}-`)) overtaken++;
+      else if (!text.startsWith(`live-${round}-`)) resent++;
     }),
   );
   const stalled = setTimeout(() => {
@@ -59,6 +62,6 @@ for (let round = 1; round <= rounds; round++) {
   streaming = false;
   await stream;
   await back.endAsync();
-  console.log(`round ${round}: CONNACK ${connackMs.toFixed(1)} ms, ${queued} queued replayed in ${lastQueuedMs.toFixed(1)} ms, ${overtaken} live messages before the last queued one`);
+  console.log(`round ${round}: CONNACK ${connackMs.toFixed(1)} ms, ${queued} queued replayed in ${lastQueuedMs.toFixed(1)} ms, ${overtaken} live messages before the last queued one, ${resent} of an earlier round resent`);
 }
 await publisher.endAsync();

@@ -101,7 +101,10 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   // mqemitter-redis re-emits connection errors on `state`; unheard, they would end the process.
   // The connection listeners below already report a loss.
   (mq as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => {});
-  const persistence = aedesPersistenceRedis({ conn: command });
+  // maxSessionDelivery is the last index of the stored queue that a reconnecting session reads
+  // (LRANGE 0..n). Its default, 1000, cut a longer queue short: the rest stayed in Redis until the
+  // next connection, behind the live messages delivered meanwhile. -1 is Redis for "to the end".
+  const persistence = aedesPersistenceRedis({ conn: command, maxSessionDelivery: -1 });
 
   let redisUp = true;
   let closing = false;

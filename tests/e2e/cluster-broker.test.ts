@@ -255,6 +255,55 @@ describe("broker --cluster over a real redis-server", () => {
     expect(a.proc.output()).toContain("Broker stopped.");
   });
 
+  testWithPrograms(["redis-server"], "a persistent QoS 1 subscriber on B: a fast stream from A arrives live, a queue past 1,000 is replayed whole, nothing stale after", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    const session = { clientId: "logger-3", clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600 } };
+    const publisher = await mqtt.connectAsync(a.url, { protocolVersion: 5 });
+    // In batches within the broker's Receive Maximum (20).
+    const publishAll = async (payloads: string[]) => {
+      for (let n = 0; n < payloads.length; n += 16) await Promise.all(payloads.slice(n, n + 16).map((payload) => publisher.publishAsync("log", payload, { qos: 1 })));
+    };
+    const showNodes = (error: Error) => {
+      throw new Error(`${error.message.slice(0, 2000)}\n--- node b:\n${b.proc.output().slice(-2000)}`);
+    };
+    try {
+      // Online on B: every message of the stream arrives live, in order.
+      const logger = await mqtt.connectAsync(b.url, session);
+      await logger.subscribeAsync("log", { qos: 1 });
+      const live = Array.from({ length: 500 }, (_, i) => `live-${i + 1}`);
+      const gotLive = collect(logger, live.length);
+      await publishAll(live);
+      expect((await gotLive.catch(showNodes)).map((m) => m.payload)).toEqual(live);
+      // MQTT.js emits 'message' before it writes the PUBACK, and an end() right away may beat the
+      // last ones. The broker handles a client's packets one after the other: once this UNSUBACK is
+      // back, every PUBACK has been written and has cleared its entry.
+      await logger.unsubscribeAsync("nothing/here");
+      await logger.endAsync();
+
+      // Away: more than aedes-persistence-redis reads by default (maxSessionDelivery, 1,000) is queued.
+      const queued = Array.from({ length: 1_200 }, (_, i) => `queued-${i + 1}`);
+      await publishAll(queued);
+      const back = mqtt.connect(b.url, session);
+      const replay = collectUntil(back, (payloads) => payloads.length >= queued.length, 10_000);
+      await new Promise((resolve) => back.once("connect", resolve));
+      // Nothing of the live stream again (all acknowledged), and the whole queue, in order.
+      expect(await replay.catch(showNodes)).toEqual(queued);
+      await back.unsubscribeAsync("nothing/here");
+      await back.endAsync();
+
+      // Once more: the replay left nothing behind, so the first message is the one published now.
+      const again = mqtt.connect(b.url, session);
+      const first = collect(again, 1);
+      await new Promise((resolve) => again.once("connect", resolve));
+      await publisher.publishAsync("log", "after", { qos: 1 });
+      expect((await first.catch(showNodes)).map((m) => m.payload)).toEqual(["after"]);
+      await again.endAsync();
+    } finally {
+      await publisher.endAsync();
+    }
+  }, 30_000);
+
   test("Redis unreachable at start: one line and exit status 5", async () => {
     const redisPort = await freePort();
     const port = await freePort();
