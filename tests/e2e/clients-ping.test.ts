@@ -183,11 +183,17 @@ describe("ping probes", () => {
 describe("ping keeps to the broker's Receive Maximum", () => {
   for (const qos of ["1", "2"]) {
     test(`QoS ${qos} probes every 10 µs never exceed --max-inflight 2: no 0x93 disconnect, every probe answered`, async () => {
-      const { proc: broker, port } = await startBroker("--max-inflight", "2");
+      const { proc: broker, port } = await startBroker("--max-inflight", "2", "--max-queued", "2", "--slow-consumer-timeout", "1s");
       const echo = pingpong("echo", "-p", String(port), "-q", qos, "--quiet");
       await echo.waitFor(/Subscribed to \/ping/);
-      // Far faster than one round trip: without a window of its own, ping has dozens of QoS 2
-      // messages unreleased at the broker at once, and the broker disconnects it with 0x93.
+      // A second subscriber to /ping that stops reading: with 2 in flight to it and 2 queued, the
+      // broker holds the probes' acknowledgements back (--max-queued) until it cuts that client off
+      // after 1 s, so ping's window of 2 fills for certain, however fast the machine answers.
+      const stuck = pingpong("sub", "-p", String(port), "-t", "/ping", "-q", qos, "-i", `stuck-${qos}`);
+      await broker.waitFor(new RegExp(`stuck-${qos} subscribed`));
+      process.kill(stuck.pid, "SIGSTOP"); // SIGKILL (the harness's clean-up) still ends it
+      // Without a window of its own, ping would have more QoS 1/2 messages unacknowledged at the
+      // broker than its Receive Maximum, and the broker would disconnect it with 0x93.
       const ping = pingpong("ping", "-p", String(port), "-q", qos, "-c", "300", "-I", "10us", "--quiet");
       expect(await ping.waitExit(30_000)).toBe(0);
       expect(ping.output()).toContain("300 probes transmitted, 300 received, 0 duplicates");
