@@ -99,17 +99,15 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
   );
 
   /** Notes a failover event; for "restored", returns how many probes went out while disconnected. */
-  let lastSentAtLoss = 0;
   const noteGap = (event: FailoverEvent): number => {
     if (event.kind === "restored") return gaps.reconnected(event.downMs);
     gaps.disconnected();
-    lastSentAtLoss = ping.progress().transmitted;
     return 0;
   };
   if (output.json) {
     ping.connection.onFailover((event) => {
       const sentMeanwhile = noteGap(event);
-      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: lastSentAtLoss });
+      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: gaps.lastSentAtLoss });
       else writeJson({ type: "reconnected", target: event.target, downMs: round3(event.downMs), probesSentMeanwhile: sentMeanwhile });
     });
   } else {

@@ -35,7 +35,8 @@ export class PingGaps {
   private lastSentSeq = 0;
   /** The highest probe answered or lost: the next gap starts after it. */
   private highestAccountedSeq = 0;
-  private lastSentAtLoss = 0;
+  /** The last probe sent when the connection last dropped. */
+  lastSentAtLoss = 0;
   /** Gaps whose probes are not all lost or recovered yet (usually none, rarely more than one). */
   private readonly unsettled: OpenGap[] = [];
   private readonly settledGaps: Gap[] = [];

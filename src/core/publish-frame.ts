@@ -47,13 +47,7 @@ export class Qos0PublishFrames {
     if (remainingLength > MAX_REMAINING_LENGTH) throw new RangeError(`PUBLISH of ${remainingLength} bytes is over the protocol's limit`);
     const packet = Buffer.allocUnsafe(1 + remainingLengthBytes(remainingLength) + remainingLength);
     packet[0] = PUBLISH_QOS0;
-    let offset = 1;
-    let rest = remainingLength;
-    do {
-      const digit = rest % 128;
-      rest = Math.floor(rest / 128);
-      packet[offset++] = rest > 0 ? digit | 0x80 : digit;
-    } while (rest > 0);
+    let offset = writeVariableByteInteger(packet, 1, remainingLength);
     offset += this.variableHeader.copy(packet, offset);
     packet.set(payload, offset);
     return packet;
@@ -73,11 +67,17 @@ function lengthPrefixed(bytes: Buffer): Buffer {
 }
 
 function variableByteInteger(value: number): Buffer {
-  const bytes: number[] = [];
+  const out = Buffer.allocUnsafe(remainingLengthBytes(value));
+  writeVariableByteInteger(out, 0, value);
+  return out;
+}
+
+/** Writes `value` as an MQTT Variable Byte Integer [MQTT-1.5.5] at `offset`; returns the offset after it. */
+function writeVariableByteInteger(out: Buffer, offset: number, value: number): number {
   do {
     const digit = value % 128;
     value = Math.floor(value / 128);
-    bytes.push(value > 0 ? digit | 0x80 : digit);
+    out[offset++] = value > 0 ? digit | 0x80 : digit;
   } while (value > 0);
-  return Buffer.from(bytes);
+  return offset;
 }

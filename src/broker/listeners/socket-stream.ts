@@ -1,11 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "bun";
-import { aedesHandlingPackets } from "./aedes-reading";
-
-/** Past this much input aedes has not read yet, stop reading the socket: the sender then sees TCP
- * back-pressure instead of the broker buffering its data (a broker slowed by a stuck subscriber took
- * in 20-50 MB from one fast publisher before this). */
-const READ_HIGH_WATER_MARK = 256 * 1024;
+import { aedesHandlingPackets, READ_HIGH_WATER_MARK } from "./aedes-reading";
 
 /** Bun's TCP sockets have pause() and resume() (stop and start reading), which bun-types does not declare yet. */
 type PausableSocket = Socket<SocketStream | undefined> & { pause(): boolean; resume(): boolean };

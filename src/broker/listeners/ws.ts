@@ -3,7 +3,7 @@
 import { Duplex } from "node:stream";
 import type { Server, ServerWebSocket } from "bun";
 import type { ListenerStarter } from "../server";
-import { holdReadableWhileHandling } from "./aedes-reading";
+import { holdReadableWhileHandling, READ_HIGH_WATER_MARK } from "./aedes-reading";
 import { bindAll } from "./bind";
 
 export interface WebSocketListenerOptions {
@@ -17,11 +17,6 @@ export const WEBSOCKET_PATH = "/mqtt";
 
 /** The subprotocols MQTT clients offer (MQTT.js: "mqtt"; some 3.1 clients: "mqttv3.1"). */
 const SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
-
-/** Past this much input aedes has not read yet, stop reading the WebSocket, as the TCP listener does:
- * a publisher over ws:// then sees TCP back-pressure. Without it, a broker waiting on a stuck QoS 1
- * subscriber took in all a fast publisher sent (188 MiB in half a second, 170 MB of heap). */
-const READ_HIGH_WATER_MARK = 256 * 1024;
 
 /** One WebSocket as a byte stream: every binary message in, every write out as one message. */
 export class WebSocketDuplex extends Duplex {
