@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "bun";
-import { aedesHandlingPackets, READ_HIGH_WATER_MARK } from "./aedes-reading";
+import { READ_HIGH_WATER_MARK } from "./read-limit";
 
 /** Bun's TCP sockets have pause() and resume() (stop and start reading), which bun-types does not declare yet. */
 type PausableSocket = Socket<SocketStream | undefined> & { pause(): boolean; resume(): boolean };
@@ -45,8 +45,6 @@ export class SocketStream extends EventEmitter {
   private inboundBytes = 0;
   private readPaused = false;
   private needReadable = true;
-  /** aedes has called read() (see onData). */
-  private readOnce = false;
   /** Written pieces waiting for the flush at the end of this turn, or for the socket to drain. */
   private outbound: Uint8Array[] = [];
   private outboundBytes = 0;
@@ -74,9 +72,7 @@ export class SocketStream extends EventEmitter {
       this.readPaused = true;
       (this.socket as PausableSocket).pause();
     }
-    // Not while aedes has packets in hand: it would read on past them (and past the limit above)
-    // when a publisher sends one packet per segment.
-    if (this.needReadable && !(this.readOnce && aedesHandlingPackets(this))) {
+    if (this.needReadable) {
       this.needReadable = false;
       this.emit("readable");
     }
@@ -108,7 +104,6 @@ export class SocketStream extends EventEmitter {
 
   /** Everything received so far, or null (and 'readable' again when more comes). */
   read(): Buffer | null {
-    this.readOnce = true;
     const inbound = this.inbound;
     if (inbound.length === 0) {
       this.needReadable = true;

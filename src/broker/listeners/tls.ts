@@ -2,7 +2,6 @@
 import tls from "node:tls";
 import { log } from "../../log";
 import type { ListenerStarter } from "../server";
-import { holdReadableWhileHandling } from "./aedes-reading";
 import { bindAll, listenNet } from "./bind";
 
 export interface TlsListenerOptions {
@@ -34,7 +33,6 @@ export function tlsListener(options: TlsListenerOptions): ListenerStarter {
           (socket) => {
             // Nagle would hold small MQTT packets back ~40 ms; every round trip pays for it.
             socket.setNoDelay(true);
-            holdReadableWhileHandling(socket);
             accept(socket);
           },
         );

@@ -3,7 +3,7 @@
 import { Duplex } from "node:stream";
 import type { Server, ServerWebSocket } from "bun";
 import type { ListenerStarter } from "../server";
-import { holdReadableWhileHandling, READ_HIGH_WATER_MARK } from "./aedes-reading";
+import { READ_HIGH_WATER_MARK } from "./read-limit";
 import { bindAll } from "./bind";
 
 export interface WebSocketListenerOptions {
@@ -27,10 +27,6 @@ export class WebSocketDuplex extends Duplex {
 
   constructor(private readonly ws: ServerWebSocket<Connection>) {
     super({ readableHighWaterMark: READ_HIGH_WATER_MARK });
-    // Node streams emit 'readable' for each message (MQTT.js and the like send a packet per message):
-    // holding a QoS 1 PUBLISH back for a stuck subscriber, aedes read on packet after packet, the
-    // buffer never filled and pause() never came.
-    holdReadableWhileHandling(this);
   }
 
   /** Incoming data is pushed as it arrives (see receive); this is called when aedes wants more. */
