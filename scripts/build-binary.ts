@@ -1,19 +1,12 @@
 // Builds the single executable ./mqtt-pingpong from src/cli.ts with `bun build --compile`.
 import { $ } from "bun";
-import { resolve } from "node:path";
+import { debugShim } from "./shims/debug-plugin";
 
 const outfile = process.argv[2] ?? "./mqtt-pingpong";
 const started = performance.now();
 // npm does not apply package.json's patchedDependencies; make sure the bundled aedes is patched.
 await $`${process.execPath} scripts/apply-patches.mjs`;
 
-// `debug` (used by mqtt-packet on every packet) is swapped for a shim that costs nothing when off.
-const debugShim: Bun.BunPlugin = {
-  name: "debug-off-unless-DEBUG",
-  setup(build) {
-    build.onResolve({ filter: /^debug$/ }, () => ({ path: resolve(import.meta.dir, "shims/debug.cjs") }));
-  },
-};
 const result = await Bun.build({
   entrypoints: ["src/cli.ts"],
   compile: { outfile },

@@ -1,0 +1,142 @@
+// The broker's own CPU cost for one message, in process and without the kernel: a broker set up
+// as `mqtt-pingpong broker` sets it up (same flags and defaults, so the protocol guard, the
+// slow-consumer limits and the metrics are all in), one connection subscribed to its own topic,
+// and the PUBLISH bytes handed to its SocketStream as a socket read would hand them. Each round
+// waits for the broker to write the delivery, as the round-trip bench does. No send(2), no epoll:
+// what is left is the JavaScript between a read and the write, which is what the round trip pays
+// on top of a bare echo server. Far less noisy than `npm run bench` on a shared machine.
+//
+//   bun scripts/hotpath.ts [--qos 0|1] [--messages N] [--rounds R] [--size BYTES] [--protocol 4|5] [-- broker flags]
+import type { Duplex } from "node:stream";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { parseArgs as parseCommandArgs } from "citty";
+import mqttPacket from "mqtt-packet";
+import { SocketStream } from "../src/broker/listeners/socket-stream";
+import { startBroker } from "../src/broker/server";
+import { brokerArgs, toBrokerOptions, toProtocolLimits, toReliabilityOptions } from "../src/commands/broker";
+import { setLogLevel } from "../src/log";
+import { debugShim } from "./shims/debug-plugin";
+
+// Run as the binary is built: bundled, with its `debug` shim (mqtt-packet's debug calls would
+// otherwise be a tenth of what is measured). This file bundles itself once and runs the bundle.
+if (!process.env.HOTPATH_BUNDLED) {
+  const outdir = mkdtempSync(join(tmpdir(), "hotpath-"));
+  const built = await Bun.build({ entrypoints: [import.meta.path], outdir, target: "bun", minify: true, plugins: [debugShim] });
+  if (!built.success) throw new AggregateError(built.logs, "bundling the hot-path bench failed");
+  const profile = process.env.HOTPATH_PROFILE ? ["--cpu-prof-md", "--cpu-prof-interval=50", `--cpu-prof-dir=${process.env.HOTPATH_PROFILE}`] : [];
+  const child = Bun.spawn([process.execPath, ...profile, built.outputs[0]!.path, ...process.argv.slice(2)], {
+    env: { ...process.env, HOTPATH_BUNDLED: "1" },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  process.exit(await child.exited);
+}
+
+const { values: flags, positionals } = parseArgs({
+  options: {
+    qos: { type: "string", default: "0" },
+    messages: { type: "string", default: "200000" },
+    rounds: { type: "string", default: "5" },
+    size: { type: "string", default: "16" },
+    protocol: { type: "string", default: "5" },
+  },
+  allowPositionals: true,
+});
+const qos = Number(flags.qos) as 0 | 1;
+const messages = Number(flags.messages);
+const rounds = Number(flags.rounds);
+const protocolVersion = Number(flags.protocol) as 4 | 5;
+setLogLevel({ quiet: true });
+
+// The broker as its command builds it, on an ephemeral loopback port nothing connects to.
+const settings = parseCommandArgs(["--host", "127.0.0.1", "--port", "0", ...positionals], brokerArgs as never) as never;
+const limits = toProtocolLimits(settings);
+const reliability = toReliabilityOptions(settings);
+let accept!: (stream: Duplex) => void;
+const broker = await startBroker({
+  ...toBrokerOptions(settings, limits),
+  limits,
+  queue: reliability.queue,
+  aedes: { ...reliability.aedes, ...toBrokerOptions(settings, limits).aedes },
+  listeners: [
+    async (acceptConnection) => {
+      accept = acceptConnection;
+      return { addresses: [], close: async () => {} };
+    },
+  ],
+});
+
+/** Stands in for a Bun socket: takes every write whole, and tells the waiting round. */
+let wrote: ((bytes: Uint8Array) => void) | undefined;
+const fakeSocket = {
+  data: undefined,
+  write(bytes: Uint8Array) {
+    const waiting = wrote;
+    wrote = undefined;
+    waiting?.(bytes);
+    return bytes.byteLength;
+  },
+  pause: () => true,
+  resume: () => true,
+  end() {},
+  terminate() {},
+  setNoDelay() {},
+};
+const stream = new SocketStream(fakeSocket as never);
+accept(stream as unknown as Duplex);
+
+const nextWrite = () => new Promise<Uint8Array>((resolve) => (wrote = resolve));
+async function exchange(packet: Uint8Array, expectType: number): Promise<Uint8Array> {
+  for (;;) {
+    const written = nextWrite();
+    stream.onData(Buffer.from(packet));
+    const bytes = await written;
+    if (bytes[0]! >> 4 === expectType) return bytes;
+  }
+}
+
+const encode = (packet: object) => mqttPacket.generate(packet as never, { protocolVersion });
+await exchange(encode({ cmd: "connect", protocolId: "MQTT", protocolVersion, clientId: "hotpath", clean: true, keepalive: 0 }), 2);
+const topic = "bench/hotpath/rtt/0";
+await exchange(encode({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos }] }), 9);
+
+const payload = Buffer.alloc(Number(flags.size), 0x61);
+const publishes = [1, 2].map((messageId) => encode({ cmd: "publish", topic, payload, qos, messageId: qos > 0 ? messageId : undefined, retain: false, dup: false }));
+
+/** One round trip: the PUBLISH in; at QoS 1 the broker writes its PUBACK and the delivery (maybe in one write), then takes our PUBACK for the delivery. */
+async function once(k: number): Promise<void> {
+  const delivered = new Promise<Uint8Array>((resolve) => {
+    wrote = function onWrite(bytes) {
+      // The delivery is the PUBLISH (type 3) in the write, alone or after the PUBACK.
+      if (bytes[0]! >> 4 === 3 || (bytes.length > 4 && bytes[bytes[1]! + 2]! >> 4 === 3)) resolve(bytes);
+      else wrote = onWrite;
+    };
+  });
+  stream.onData(Buffer.from(publishes[k & 1]!));
+  const bytes = await delivered;
+  if (qos > 0) {
+    const start = bytes[0]! >> 4 === 3 ? 0 : bytes[1]! + 2;
+    // Fixed header (small packet: 2 bytes), topic length and topic, then the packet id.
+    const topicLength = (bytes[start + 2]! << 8) | bytes[start + 3]!;
+    const id = (bytes[start + 4 + topicLength]! << 8) | bytes[start + 5 + topicLength]!;
+    stream.onData(Buffer.from([0x40, 2, id >> 8, id & 0xff]));
+  }
+}
+
+const results: number[] = [];
+for (let round = 0; round <= rounds; round++) {
+  const started = Bun.nanoseconds();
+  for (let k = 0; k < messages; k++) await once(k);
+  const nsPerMessage = (Bun.nanoseconds() - started) / messages;
+  if (round > 0) results.push(nsPerMessage); // round 0 warms the JIT up
+}
+results.sort((a, b) => a - b);
+const median = results[Math.floor(results.length / 2)]!;
+console.log(
+  `hot path, QoS ${qos}, MQTT ${protocolVersion === 5 ? 5 : "3.1.1"}: ${(median / 1000).toFixed(2)} µs per message (median of ${rounds} rounds of ${messages}; rounds ${results.map((ns) => (ns / 1000).toFixed(2)).join(", ")})`,
+);
+const debugClient = (broker.aedes as any).clients["hotpath"]; console.error("inflightOut", debugClient?._lazy?._inflightOut?.size, "waiting", debugClient?._lazy?._waitingForWindow?.length, "incoming", debugClient?._lazy?._incomingInflight?.size);
+await broker.close();
+process.exit(0);

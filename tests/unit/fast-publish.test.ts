@@ -1,0 +1,158 @@
+// The aedes patch's lib/fast-publish.js reads and writes the message path's PUBLISH and
+// acknowledgements without mqtt-packet. It must be indistinguishable from mqtt-packet: the same
+// packets (field by field) from the same bytes, with mqtt-packet taking over wherever the fast
+// reader stops, and the same bytes for the same packet.
+import { describe, expect, test } from "bun:test";
+import mqttPacket from "mqtt-packet";
+import { encodeSimpleConfirmation, encodeSimplePublish, readSimplePublishes } from "../../node_modules/aedes/lib/fast-publish.js";
+import { generateCases } from "../../src/fuzz/generator";
+
+type Version = 4 | 5;
+interface Parsed {
+  packets: Array<Record<string, unknown>>;
+  error?: string;
+}
+
+/** mqtt-packet alone, as a connected client's parser (its settings are the CONNECT's). */
+function referenceParse(bytes: Buffer, protocolVersion: Version): Parsed {
+  const parser = mqttPacket.parser({ protocolVersion });
+  const parsed: Parsed = { packets: [] };
+  parser.on("packet", (packet) => parsed.packets.push({ ...packet }));
+  parser.on("error", (error: Error) => (parsed.error ??= error.message));
+  parser.parse(bytes);
+  return parsed;
+}
+
+/** As aedes's readBatch does it: the fast reader first, then mqtt-packet from where it stopped. */
+function fastParse(bytes: Buffer, protocolVersion: Version, maxWireSize = 0): Parsed & { fastBytes: number } {
+  const parser = mqttPacket.parser({ protocolVersion });
+  const parsed: Parsed = { packets: [] };
+  parser.on("packet", (packet) => parsed.packets.push({ ...packet }));
+  parser.on("error", (error: Error) => (parsed.error ??= error.message));
+  const read = readSimplePublishes(bytes, protocolVersion, maxWireSize, parser, { closed: false });
+  if (read < bytes.length) parser.parse(bytes.subarray(read));
+  return { ...parsed, fastBytes: read };
+}
+
+const publish = (fields: Record<string, unknown>, protocolVersion: Version) =>
+  mqttPacket.generate({ cmd: "publish", retain: false, dup: false, qos: 0, payload: Buffer.alloc(0), ...fields } as mqttPacket.IPublishPacket, { protocolVersion });
+
+// Remaining Length crosses from 1 to 2, 2 to 3 and 3 to 4 bytes at 128, 16 384 and 2 097 152.
+const sizes = [0, 1, 16, 120, 127, 128, 16_383, 16_384, 2_097_152];
+
+describe("fast PUBLISH reader", () => {
+  for (const protocolVersion of [4, 5] as Version[]) {
+    test(`MQTT ${protocolVersion === 5 ? 5 : "3.1.1"}: simple packets read by it give mqtt-packet's packets, field by field`, () => {
+      const packets: Buffer[] = [];
+      for (const size of sizes)
+        for (const qos of [0, 1, 2])
+          packets.push(publish({ topic: `a/b/${size}`, payload: Buffer.alloc(size, size & 0xff), qos, messageId: qos ? 1 + (size % 65535) : undefined, retain: size % 2 === 0, dup: qos > 0 && size % 3 === 0 }, protocolVersion));
+      for (const cmd of ["puback", "pubrec", "pubrel", "pubcomp"]) packets.push(mqttPacket.generate({ cmd, messageId: 513, ...(protocolVersion === 5 ? { reasonCode: 0 } : {}) } as never, { protocolVersion }));
+      const bytes = Buffer.concat(packets);
+      const fast = fastParse(bytes, protocolVersion);
+      expect(fast.fastBytes).toBe(bytes.length); // all of them took the fast path
+      expect(fast).toEqual({ ...referenceParse(bytes, protocolVersion), fastBytes: bytes.length });
+    });
+  }
+
+  test("anything else is left to mqtt-packet from its first byte: properties, non-ASCII or NUL topics, acknowledgements with reason codes", () => {
+    const simple = publish({ topic: "t", payload: Buffer.from("x") }, 5);
+    const others = [
+      publish({ topic: "t", payload: Buffer.from("x"), properties: { responseTopic: "/pong" } }, 5),
+      publish({ topic: "zähler", payload: Buffer.from("x") }, 5),
+      publish({ topic: "a\0b", payload: Buffer.from("x") }, 5),
+      mqttPacket.generate({ cmd: "puback", messageId: 7, reasonCode: 0x10 } as never, { protocolVersion: 5 }),
+      mqttPacket.generate({ cmd: "pingreq" } as never, { protocolVersion: 5 }),
+    ];
+    for (const other of others) {
+      const bytes = Buffer.concat([simple, other, simple]);
+      const fast = fastParse(bytes, 5);
+      expect(fast.fastBytes).toBe(simple.length);
+      expect(fast).toEqual({ ...referenceParse(bytes, 5), fastBytes: simple.length });
+    }
+  });
+
+  test("a packet cut short at the end of a read is left to mqtt-packet, which waits for the rest", () => {
+    const simple = publish({ topic: "t", payload: Buffer.from("xyz") }, 5);
+    const bytes = Buffer.concat([simple, simple.subarray(0, simple.length - 1)]);
+    const fast = fastParse(bytes, 5);
+    expect(fast.fastBytes).toBe(simple.length);
+    expect(fast.packets).toHaveLength(1);
+    expect(fast).toEqual({ ...referenceParse(bytes, 5), fastBytes: simple.length });
+  });
+
+  test("a packet larger than the broker's Maximum Packet Size is left to mqtt-packet (and aedes's check)", () => {
+    const bytes = publish({ topic: "t", payload: Buffer.alloc(100) }, 5);
+    expect(fastParse(bytes, 5, 50).fastBytes).toBe(0);
+    expect(fastParse(bytes, 5, bytes.length).fastBytes).toBe(bytes.length);
+  });
+
+  test("stops after a packet that closed the client", () => {
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const client = { closed: false };
+    let seen = 0;
+    parser.on("packet", () => {
+      seen++;
+      client.closed = true;
+    });
+    const one = publish({ topic: "t", payload: Buffer.from("x") }, 5);
+    expect(readSimplePublishes(Buffer.concat([one, one]), 5, 0, parser, client)).toBe(one.length);
+    expect(seen).toBe(1);
+  });
+
+  test("the fuzzer's 6,000 inputs, valid and malformed, give the same packets and errors as mqtt-packet alone", () => {
+    let compared = 0;
+    for (const fuzzCase of generateCases(7, 6_000)) {
+      const bytes = Buffer.concat(fuzzCase.chunks);
+      // Past the CONNECT, as a connected client's reads are.
+      const connectEnd = bytes[0]! >> 4 === 1 ? 2 + bytes[1]! : 0;
+      if (connectEnd === 0 || bytes[1]! & 0x80 || connectEnd > bytes.length) continue;
+      const rest = bytes.subarray(connectEnd);
+      for (const protocolVersion of [4, 5] as Version[]) {
+        const { fastBytes: _, ...fast } = fastParse(rest, protocolVersion);
+        expect(fast).toEqual(referenceParse(rest, protocolVersion));
+      }
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(1_000);
+  });
+});
+
+describe("fast PUBLISH and acknowledgement writer", () => {
+  test("writes exactly what mqtt-packet writes, or leaves the packet to it", () => {
+    let fast = 0;
+    for (const protocolVersion of [3, 4, 5] as const)
+      for (const size of sizes)
+        for (const qos of [0, 1, 2] as const)
+          for (const properties of [undefined, { topicAlias: undefined }, { responseTopic: "/pong" }]) {
+            const packet = { cmd: "publish", topic: `x/${size}`, payload: Buffer.alloc(size, 7), qos, messageId: qos ? 65535 : undefined, retain: size % 2 === 1, dup: qos > 0 && size % 3 === 1, properties };
+            const encoded = encodeSimplePublish(packet, protocolVersion);
+            if (protocolVersion === 5 && properties?.responseTopic) expect(encoded).toBeNull();
+            if (encoded === null) continue;
+            fast++;
+            expect(encoded.equals(mqttPacket.generate(packet as never, { protocolVersion }))).toBe(true);
+          }
+    expect(fast).toBeGreaterThan(100);
+    expect(encodeSimplePublish({ cmd: "publish", topic: "zähler", payload: Buffer.from("x"), qos: 0 }, 5)).toBeNull();
+    expect(encodeSimplePublish({ cmd: "publish", topic: "t", payload: "text", qos: 0 }, 5)).toBeNull();
+  });
+
+  test("acknowledgements: MQTT 5 reason codes left out, 0, or another, as mqtt-packet writes them", () => {
+    for (const protocolVersion of [3, 4, 5] as const)
+      for (const cmd of ["puback", "pubrec", "pubrel", "pubcomp"])
+        for (const reasonCode of [undefined, 0, 0x10, 0x87])
+          for (const dup of [false, true]) {
+            const packet = { cmd, messageId: 258, reasonCode, dup };
+            const encoded = encodeSimpleConfirmation(packet, protocolVersion);
+            let reference: Buffer | undefined;
+            try {
+              reference = mqttPacket.generate(packet as never, { protocolVersion });
+            } catch {
+              // mqtt-packet cannot write it (a PUBREL with DUP): left to it, to fail the same way
+            }
+            if (reference === undefined) expect(encoded).toBeNull();
+            else expect(encoded?.equals(reference)).toBe(true);
+          }
+    expect(encodeSimpleConfirmation({ cmd: "puback", messageId: 1, properties: { reasonString: "no" } }, 5)).toBeNull();
+  });
+});
