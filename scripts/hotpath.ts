@@ -24,7 +24,7 @@ import { debugShim } from "./shims/debug-plugin";
 // otherwise be a tenth of what is measured). This file bundles itself once and runs the bundle.
 if (!process.env.HOTPATH_BUNDLED) {
   const outdir = mkdtempSync(join(tmpdir(), "hotpath-"));
-  const built = await Bun.build({ entrypoints: [import.meta.path], outdir, target: "bun", minify: true, plugins: [debugShim] });
+  const built = await Bun.build({ entrypoints: [import.meta.path], outdir, target: "bun", minify: !process.env.HOTPATH_PROFILE, plugins: [debugShim] });
   if (!built.success) throw new AggregateError(built.logs, "bundling the hot-path bench failed");
   const profile = process.env.HOTPATH_PROFILE ? ["--cpu-prof-md", "--cpu-prof-interval=50", `--cpu-prof-dir=${process.env.HOTPATH_PROFILE}`] : [];
   const child = Bun.spawn([process.execPath, ...profile, built.outputs[0]!.path, ...process.argv.slice(2)], {
@@ -137,6 +137,5 @@ const median = results[Math.floor(results.length / 2)]!;
 console.log(
   `hot path, QoS ${qos}, MQTT ${protocolVersion === 5 ? 5 : "3.1.1"}: ${(median / 1000).toFixed(2)} µs per message (median of ${rounds} rounds of ${messages}; rounds ${results.map((ns) => (ns / 1000).toFixed(2)).join(", ")})`,
 );
-const debugClient = (broker.aedes as any).clients["hotpath"]; console.error("inflightOut", debugClient?._lazy?._inflightOut?.size, "waiting", debugClient?._lazy?._waitingForWindow?.length, "incoming", debugClient?._lazy?._incomingInflight?.size);
 await broker.close();
 process.exit(0);
