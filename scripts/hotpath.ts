@@ -16,7 +16,7 @@ import { parseArgs as parseCommandArgs } from "citty";
 import mqttPacket from "mqtt-packet";
 import { SocketStream } from "../src/broker/listeners/socket-stream";
 import { startBroker } from "../src/broker/server";
-import { brokerArgs, toBrokerOptions, toProtocolLimits, toReliabilityOptions } from "../src/commands/broker";
+import { brokerArgs, brokerSetupOf } from "../src/commands/broker";
 import { setLogLevel } from "../src/log";
 import { debugShim } from "./shims/debug-plugin";
 
@@ -52,18 +52,14 @@ setLogLevel({ quiet: true });
 
 // The broker as its command builds it, on an ephemeral loopback port nothing connects to.
 const settings = parseCommandArgs(["--host", "127.0.0.1", "--port", "0", ...positionals], brokerArgs as never) as never;
-const limits = toProtocolLimits(settings);
-const reliability = toReliabilityOptions(settings);
+const { options } = brokerSetupOf(settings);
 let accept!: (stream: Duplex) => void;
 const broker = await startBroker({
-  ...toBrokerOptions(settings, limits),
-  limits,
-  queue: reliability.queue,
-  aedes: { ...reliability.aedes, ...toBrokerOptions(settings, limits).aedes },
+  ...options,
   listeners: [
     async (acceptConnection) => {
       accept = acceptConnection;
-      return { addresses: [], close: async () => {} };
+      return { port: 0, addresses: [], close: async () => {} };
     },
   ],
 });

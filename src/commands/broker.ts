@@ -242,6 +242,20 @@ function readTlsFiles(args: BrokerArgValues) {
   return { cert, key, ca, requireCertificate: Boolean(args["require-certificate"]) };
 }
 
+/**
+ * Everything the broker's flags decide, as `broker` starts with it (scripts/hotpath.ts measures a
+ * broker built the same way): listeners, access control, protocol limits, --max-queued, storage.
+ * A cluster's aedes options go under these (`{ ...cluster, ...options.aedes }`).
+ */
+export function brokerSetupOf(settings: BrokerArgValues): { options: BrokerOptions; reliability: ReliabilityOptions } {
+  const limits = toProtocolLimits(settings);
+  const options: BrokerOptions = { ...toBrokerOptions(settings, limits), limits };
+  const reliability = toReliabilityOptions(settings);
+  options.queue = reliability.queue;
+  options.aedes = { ...reliability.aedes, ...options.aedes };
+  return { options, reliability };
+}
+
 /** Starts the broker or ends the process with exit status 4 and one line. */
 export async function startBrokerOrExit(options: BrokerOptions): Promise<BrokerHandle> {
   try {
@@ -263,13 +277,10 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const settings = withConfigFile(args, rawArgs);
     setLogLevel({ verbose: Boolean(settings.verbose) });
-    const limits = toProtocolLimits(settings);
-    const options = { ...toBrokerOptions(settings, limits), limits };
-    const reliability = toReliabilityOptions(settings);
-    options.queue = reliability.queue;
+    const { options, reliability } = brokerSetupOf(settings);
     // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
     const cluster = await joinClusterFromArgs(settings);
-    options.aedes = { ...cluster?.aedesOptions, ...reliability.aedes, ...options.aedes };
+    options.aedes = { ...cluster?.aedesOptions, ...options.aedes };
     const broker = await startBrokerOrExit(options);
     cluster?.attach(broker.aedes);
     if (reliability.storage) log.info(`Keeping retained messages, subscriptions and sessions in ${reliability.storage} (SQLite).`);
