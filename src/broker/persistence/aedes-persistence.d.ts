@@ -16,6 +16,8 @@ declare module "aedes-persistence/asyncPersistence.js" {
     subscriptionsByClient(client: Any): Promise<Any[]>;
     countOffline(): Promise<{ subsCount: number; clientsCount: number }>;
     subscriptionsByTopic(pattern: string): Promise<Any[]>;
+    /** Patched in: whether subscriptionsByTopic can find anything (aedes skips it when not). */
+    hasOfflineSubscriptions(): boolean;
     cleanSubscriptions(client: Any): Promise<void>;
     outgoingEnqueue(sub: Any, packet: Any): Promise<void>;
     outgoingEnqueueCombi(subs: Any[], packet: Any): Promise<void>;
