@@ -90,7 +90,7 @@ describe("fast PUBLISH reader", () => {
   test("a topic is the connection's last one only when its bytes are the same, across reads too", () => {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     const topics: string[] = [];
-    parser.on("packet", (packet: { topic: string }) => topics.push(packet.topic));
+    parser.on("packet", (packet) => topics.push((packet as mqttPacket.IPublishPacket).topic));
     const sent = ["a/b/1", "a/b/1", "a/b/2", "a/c/2", "a/b/22", "a/b/2", "a/b/2"];
     const reads = [sent.slice(0, 3), sent.slice(3)].map((group) => Buffer.concat(group.map((topic) => publish({ topic, payload: Buffer.from("x") }, 5))));
     for (const read of reads) expect(readSimplePublishes(read, 5, 0, parser, { closed: false })).toBe(read.length);
