@@ -1,6 +1,5 @@
 import type { Duplex } from "node:stream";
 import { Aedes, type AedesOptions, type Client } from "aedes";
-import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
 import mqttPacket from "mqtt-packet";
 import { bindAll, ListenError, type Listener } from "./listeners/bind";
 import { listenTcp } from "./listeners/tcp";
@@ -50,15 +49,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   // mqtt-packet's writer otherwise builds, on its first packet, a table of 65,536 two-byte buffers
   // for the packet ids and lengths it writes: 7.7 MB of RSS to save allocating two bytes.
   mqttPacket.writeToStream.cacheNumbers = false;
-  // No $SYS/<id>/new/clients per connect unless a cluster needs it (its options say so). In memory
-  // by default as aedes's own default is, but without its callback wrapper (aedes 2 only uses the
-  // promises), so the broker can ask it synchronously whether any persistent session subscribes.
-  const aedes = await Aedes.createBroker({
-    announceClients: false,
-    ...protocolOptions(options.limits),
-    ...options.aedes,
-    persistence: options.aedes?.persistence ?? new MemoryPersistence(),
-  } as AedesOptions);
+  // No $SYS/<id>/new/clients per connect unless a cluster needs it (its options say so).
+  const aedes = await Aedes.createBroker({ announceClients: false, ...protocolOptions(options.limits), ...options.aedes } as AedesOptions);
   attachLogging(aedes);
   logLimitEvents(aedes);
   const services = (options.services ?? []).map((start) => start(aedes));

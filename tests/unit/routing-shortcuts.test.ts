@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import MQEmitter from "mqemitter";
 import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
+import aedesMemoryPersistence from "aedes-persistence";
 
 type Emitter = ReturnType<typeof MQEmitter>;
 const emit = (mq: Emitter, topic: string) => new Promise<void>((resolve) => mq.emit({ topic, payload: "x" }, () => resolve()));
@@ -80,5 +81,14 @@ describe("the in-memory persistence's hasOfflineSubscriptions", () => {
     expect(persistence.hasOfflineSubscriptions()).toBe(false);
     expect(await persistence.subscriptionsByTopic("x/y")).toEqual([]);
     await persistence.destroy();
+  });
+
+  test("aedes's default store (the same one behind a callback wrapper) answers it too", async () => {
+    const wrapped = aedesMemoryPersistence() as unknown as MemoryPersistence;
+    await wrapped.setup({ id: "b", counter: 0, publish() {}, subscribe() {}, unsubscribe() {} });
+    expect(wrapped.hasOfflineSubscriptions()).toBe(false);
+    await wrapped.addSubscriptions(client("c1"), [sub("a/#", 1)]);
+    expect(wrapped.hasOfflineSubscriptions()).toBe(true);
+    await wrapped.destroy();
   });
 });
