@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import MQEmitter from "mqemitter";
 import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
 import aedesMemoryPersistence from "aedes-persistence";
+import { CallBackPersistence } from "aedes-persistence/callBackPersistence.js";
 
 type Emitter = ReturnType<typeof MQEmitter>;
 const emit = (mq: Emitter, topic: string) => new Promise<void>((resolve) => mq.emit({ topic, payload: "x" }, () => resolve()));
@@ -90,5 +91,10 @@ describe("the in-memory persistence's hasOfflineSubscriptions", () => {
     await wrapped.addSubscriptions(client("c1"), [sub("a/#", 1)]);
     expect(wrapped.hasOfflineSubscriptions()).toBe(true);
     await wrapped.destroy();
+  });
+
+  test("a store without it behind the same wrapper (aedes-persistence-redis) answers undefined, so aedes searches as before", () => {
+    const wrapped = new CallBackPersistence(() => ({ subscriptionsByTopic: async () => [] }), {});
+    expect(wrapped.hasOfflineSubscriptions()).toBeUndefined();
   });
 });

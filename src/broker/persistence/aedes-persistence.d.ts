@@ -40,3 +40,12 @@ declare module "aedes-persistence/abstract.js" {
   /** aedes-persistence's conformance suite for a persistence implementation, on node:test. */
   export default function abstractPersistence(options: { test: unknown; persistence: () => unknown; testAsync?: boolean }): void;
 }
+
+declare module "aedes-persistence/callBackPersistence.js" {
+  /** The callback wrapper aedes-persistence (and aedes-persistence-redis) put around their async store. */
+  export class CallBackPersistence {
+    constructor(asyncInstanceFactory: (opts: unknown) => unknown, opts?: unknown);
+    /** Patched in: the wrapped store's answer, or undefined when it has no such method. */
+    hasOfflineSubscriptions(): boolean | undefined;
+  }
+}
