@@ -172,8 +172,9 @@ interface Scenario {
   targets: Target[];
 }
 
-const timing = ["--duration", `${durationS}s`, "--warmup", `${warmupS}s`];
-const rttTiming = ["--duration", `${durationS}s`, "--warmup", `${rttWarmupS}s`];
+const timingAfter = (warmup: number) => ["--duration", `${durationS}s`, "--warmup", `${warmup}s`];
+const timing = timingAfter(warmupS);
+const rttTiming = timingAfter(rttWarmupS);
 const allScenarios: Scenario[] = [
   { id: "rtt-q0", argv: ["latency", "--qos", "0", ...rttTiming], targets: ["ours", "mosquitto", "floor"] },
   { id: "rtt-q1", argv: ["latency", "--qos", "1", ...rttTiming], targets: ["ours", "mosquitto", "floor"] },
