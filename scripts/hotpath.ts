@@ -48,6 +48,7 @@ const { values: flags, positionals } = parseArgs({
     protocol: { type: "string", default: "5" },
     "gap-us": { type: "string", default: "0" },
     spin: { type: "boolean", default: false },
+    alloc: { type: "boolean", default: false },
   },
   allowPositionals: true,
 });
@@ -135,7 +136,10 @@ async function once(k: number): Promise<void> {
   }
 }
 
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(values.length * q))]!;
+const median = (values: number[]) => quantile(values, 0.5);
+/** Cold rounds' single messages, for the tail: a round trip's p99 is made of these. */
+const singles: number[] = [];
 
 /** Back to back: ns per message over a round. */
 async function warmRound(): Promise<number> {
@@ -155,6 +159,7 @@ async function coldRound(): Promise<number> {
     await once(k);
     each.push(Bun.nanoseconds() - started);
   }
+  singles.push(...each);
   return median(each);
 }
 
@@ -162,10 +167,30 @@ const results: number[] = [];
 for (let round = 0; round <= rounds; round++) {
   const nsPerMessage = gapMs > 0 ? await coldRound() : await warmRound();
   if (round > 0) results.push(nsPerMessage); // round 0 warms the JIT up
+  else singles.length = 0;
 }
 const typical = median(results);
 console.log(
   `hot path, QoS ${qos}, MQTT ${protocolVersion === 5 ? 5 : "3.1.1"}${gapMs > 0 ? `, ${flags["gap-us"]} µs idle before each` : ""}: ${(typical / 1000).toFixed(2)} µs per message (median of ${rounds} rounds of ${messages}; rounds ${results.map((ns) => (ns / 1000).toFixed(2)).join(", ")})`,
 );
+if (flags.alloc) {
+  // What one message leaves on the heap, by type: between two full collections, the cells the
+  // heap holds (garbage included, until the next collection sweeps it) grow by this much.
+  const { heapStats, fullGC } = await import("bun:jsc");
+  const sample = Math.min(messages, 1000);
+  fullGC();
+  const before = heapStats().objectTypeCounts as Record<string, number>;
+  for (let k = 0; k < sample; k++) await once(k);
+  const after = heapStats().objectTypeCounts as Record<string, number>;
+  const perMessage = Object.entries(after)
+    .map(([type, count]) => [type, (count - (before[type] ?? 0)) / sample] as const)
+    .filter(([, n]) => n >= 0.5)
+    .sort((x, y) => y[1] - x[1]);
+  console.log(`heap cells per message (${sample} messages): ` + perMessage.map(([type, n]) => `${type} ${n.toFixed(1)}`).join(", "));
+}
+if (singles.length > 0) {
+  const us = (q: number) => (quantile(singles, q) / 1000).toFixed(1);
+  console.log(`single messages after idle: p50 ${us(0.5)} µs, p99 ${us(0.99)} µs, p99.9 ${us(0.999)} µs, max ${us(1)} µs (${singles.length} messages)`);
+}
 await broker.close();
 process.exit(0);
