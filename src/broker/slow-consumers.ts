@@ -66,14 +66,12 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   const deliver0 = client.deliver0;
   const deliverQoS = client.deliverQoS;
   let pendingQoS0 = 0;
-  /** Bytes of QoS 0 messages handed to aedes and not yet written to the connection. */
-  let unwrittenBytes = 0;
   const held: Array<[DeliveredPacket, () => void, number]> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const queued = () =>
     pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._replay?.held.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
-  const queuedBytes = () => (client.conn.writableLength ?? 0) + unwrittenBytes;
+  const queuedBytes = () => client.conn.writableLength ?? 0;
   const full = () => queued() >= maxQueued || queuedBytes() >= maxQueuedBytes;
   const writtenQoS0 = () => void pendingQoS0--;
 
@@ -83,16 +81,11 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
       if (client.id) events.droppedQoS0(client.id);
     } else {
       pendingQoS0++;
-      const size = packetSize(packet);
-      unwrittenBytes += size;
+      // aedes writes it to the connection before this returns, so its bytes are in
+      // conn.writableLength from now on (or already in the kernel). The publish goes on at once
+      // (QoS 0 never waits for a slow subscriber), and without a closure per message.
       deliver0(packet, writtenQoS0);
-      // aedes writes it in a microtask queued just now; this one runs right after, and from then on
-      // the bytes are in conn.writableLength (or already in the kernel). The publish goes on at
-      // once: QoS 0 never waits for a slow subscriber.
-      queueMicrotask(() => {
-        unwrittenBytes -= size;
-        done();
-      });
+      queueMicrotask(done);
       return;
     }
     // Dropped: the publish goes on as well.
@@ -129,11 +122,6 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   });
 }
 
-/** What a PUBLISH of this packet costs on the wire, near enough (fixed header and properties aside). */
-function packetSize(packet: DeliveredPacket): number {
-  const payload = packet.payload;
-  return (typeof payload === "string" ? Buffer.byteLength(payload) : (payload?.byteLength ?? 0)) + packet.topic.length + 4;
-}
 
 /** Log lines for the events above: a slow consumer can drop thousands a second, so one line per client per 10 s. */
 export function queueEventLog(aedes: Aedes): QueueEvents {
