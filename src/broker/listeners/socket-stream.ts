@@ -171,7 +171,7 @@ export class SocketStream extends EventEmitter {
     const data = this.outbound.length === 1 ? this.outbound[0]! : Buffer.concat(this.outbound, this.outboundBytes);
     const written = this.socket.write(data);
     if (written === data.length) {
-      this.outbound = [];
+      this.outbound.length = 0; // the same array again: no garbage per send
       this.outboundBytes = 0;
       this.callWriteCallbacks();
       return;
