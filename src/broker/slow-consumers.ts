@@ -122,7 +122,6 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   });
 }
 
-
 /** Log lines for the events above: a slow consumer can drop thousands a second, so one line per client per 10 s. */
 export function queueEventLog(aedes: Aedes): QueueEvents {
   const drops = new Map<string, { loggedAt: number; dropped: number }>();
