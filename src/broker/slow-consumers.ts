@@ -22,10 +22,9 @@ export interface QueueEvents {
 }
 
 type Deliver = (packet: DeliveredPacket, done: () => void) => void;
+/** What this module reads of a delivered packet (its size is the connection's writableLength now). */
 interface DeliveredPacket {
   qos: number;
-  topic: string;
-  payload: Uint8Array | string;
 }
 
 /** The parts of aedes's Client (and the committed aedes patch) this module reads. */
