@@ -40,7 +40,7 @@ export const PROTOCOL_LIMIT_MAXIMUM = {
   maxTopicAlias: 65_535,
 } as const;
 
-/** An error a preConnect hook returns to refuse a CONNECT with a CONNACK (see patches/aedes*.patch). */
+/** An error a preConnect hook returns to refuse a CONNECT with a CONNACK (see patches/aedes/). */
 interface ConnectRefusal extends Error {
   returnCode: number;
   reasonCode: number;

@@ -2,7 +2,7 @@
 // broker's stored state (PUBLISH replaced by PUBREL, then cleared by PUBCOMP) shows at reconnects.
 // aedes-persistence once renumbered the PUBREL stored for one packet id when the next PUBREC came
 // (both PUBRELs went out with the second id and the first message was never released), and a stored
-// PUBREL was not resent at reconnect (patches/aedes-persistence@10.3.1.patch, lib/handlers/connect.js).
+// PUBREL was not resent at reconnect (patches/aedes-persistence/, lib/handlers/connect.js).
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
