@@ -35,13 +35,25 @@ for (const file of others) {
 const diff = spawnSync("git", ["diff", "--no-index", "--no-color", "--no-prefix", "a", "b"], { cwd: work, encoding: "utf8", maxBuffer: 1 << 28 });
 // New files show as "b/x b/x" and deleted ones as "a/x a/x": name both sides a/ and b/ for git apply.
 const text = diff.stdout.replace(/^diff --git [ab]\/(\S+) [ab]\/(\S+)$/gm, "diff --git a/$1 b/$2");
-rmSync(work, { recursive: true, force: true });
 if (!text) {
   console.log(`no edits beyond the other patches; ${target} not written`);
 } else {
   writeFileSync(join(root, target), text);
   console.log(`wrote ${target} (${text.split("\n").length - 1} lines)`);
+  // The series applied in order from pristine must give back exactly what is in node_modules now;
+  // otherwise apply-patches.mjs would rebuild something else (and your edits would be overwritten).
+  const check = join(work, "check");
+  cpSync(pristineDir, check, { recursive: true });
+  const all = readdirSync(join(root, seriesDir)).filter((file) => file.endsWith(".patch")).sort();
+  for (const file of all) {
+    const applied = spawnSync("git", ["apply", "-"], { cwd: check, input: readFileSync(join(root, seriesDir, file)), env: { ...process.env, GIT_CEILING_DIRECTORIES: work } });
+    if (applied.status !== 0) fail(`the series does not apply in order at ${file}: ${applied.stderr}(your edits in node_modules/${name} are untouched; renumber or rebase the patches)`);
+  }
+  const same = spawnSync("git", ["diff", "--no-index", "--quiet", "check", "b"], { cwd: work });
+  if (same.status !== 0) fail(`the series applied in order does not reproduce node_modules/${name}; your edits are untouched, and are kept in ${edited}`);
+  console.log(`the series (${all.length} patches) reproduces node_modules/${name}`);
 }
+rmSync(work, { recursive: true, force: true });
 
 function fail(message) {
   console.error(`patch-diff: ${message}`);
