@@ -21,7 +21,8 @@ import { parseArgs as parseCommandArgs } from "citty";
 import mqttPacket from "mqtt-packet";
 import { SocketStream } from "../src/broker/listeners/socket-stream";
 import { startBroker } from "../src/broker/server";
-import { brokerArgs, brokerSetupOf } from "../src/commands/broker";
+import { brokerArgs } from "../src/broker/setup/flags";
+import { brokerSetupOf } from "../src/broker/setup/options";
 import { setLogLevel } from "../src/log";
 import { debugShim } from "./shims/debug-plugin";
 

@@ -3,9 +3,9 @@ import { DEFAULT_CONNECT_RETRY_MS, defaultClientId } from "../clients/connection
 import { startEcho } from "../clients/echo";
 import { setLogLevel } from "../log";
 import { startBrokerOrExit } from "./broker";
-import { portFlag } from "./client-args";
 import { exitOnConnectionError } from "./client-run";
 import { probeArgs, runPing, toProbeOptions } from "./ping";
+import { portFlag } from "../core/flag-parsers";
 
 export default defineCommand({
   meta: { name: "all", description: "Broker, echo and ping together in one process" },

@@ -6,10 +6,10 @@ import { runFlow, type FlowOptions } from "../bench/pubsub";
 import { formatConn, formatFlow, formatProgress } from "../bench/report";
 import { STAMP_BYTES } from "../bench/stamp";
 import { ExitCode } from "../core/exit-codes";
-import { parseChoiceFlag, parseIntegerFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions } from "./client-args";
-import { durationFlag, qosFlag } from "./common-args";
+import { durationFlag, parseChoiceFlag, parseIntegerFlag, qosFlag } from "../core/flag-parsers";
 
 const SCENARIOS = ["latency", "pubsub", "conn"] as const;
 type Scenario = (typeof SCENARIOS)[number];

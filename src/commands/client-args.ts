@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { ArgsDef } from "citty";
-import { parsePort } from "../core/address";
-import { parseDurationMs } from "../core/duration";
-import { parseChoiceFlag, parseIntegerFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { DEFAULT_CONNECT_RETRY_MS, defaultClientId, type ConnectionOptions } from "../clients/connection";
-import { durationFlag } from "./common-args";
+import { durationFlag, parseChoiceFlag, parseIntegerFlag, portFlag, SESSION_NEVER_EXPIRES, sessionExpiryFlag } from "../core/flag-parsers";
+import { readFlagFile } from "../flag-file";
 
 /**
  * Flags every client subcommand shares (mosquitto's client_shared.c is the model), with mosquitto's
@@ -45,9 +43,6 @@ export function withEveryUrl<T extends ConnectionArgValues>(args: T, urls: strin
 }
 
 const PROTOCOLS = { "5": 5, "3.1.1": 4, mqttv5: 5, mqttv311: 4, "311": 4, "4": 4 } as const;
-
-/** MQTT 5's largest Session Expiry Interval, which means the session never expires. */
-export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
 /** Turns the connection flags into options; reads the password and TLS files (unreadable: usage error). */
 export function toConnectionOptions(args: ConnectionArgValues, role: string, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
@@ -94,38 +89,6 @@ function tlsOptions(args: ConnectionArgValues): ConnectionOptions["tls"] {
     key: args.key ? readFlagFile("key", String(args.key)) : undefined,
     rejectUnauthorized: !args.insecure,
   };
-}
-
-/** Reads a file named by a flag; a missing or unreadable file is a usage error naming the flag. */
-export function readFlagFile(name: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
-    throw new UsageError(`--${name}: cannot read "${path}": ${reason}`);
-  }
-}
-
-/** Seconds (a bare number), a duration such as 1h, or "never". */
-export function sessionExpiryFlag(text: string): number {
-  if (text === "never" || text === "-1") return SESSION_NEVER_EXPIRES;
-  let ms: number;
-  try {
-    ms = parseDurationMs(text);
-  } catch (error) {
-    throw new UsageError(`--session-expiry: ${(error as Error).message}, or "never"`);
-  }
-  const seconds = Math.round(ms / 1000);
-  if (seconds > SESSION_NEVER_EXPIRES) throw new UsageError(`--session-expiry: "${text}" is too long (use "never")`);
-  return seconds;
-}
-
-export function portFlag(value: unknown): number {
-  try {
-    return parsePort(String(value));
-  } catch (error) {
-    throw new UsageError(`--port: ${(error as Error).message}`);
-  }
 }
 
 function bracketHost(host: string): string {

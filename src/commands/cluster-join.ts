@@ -1,16 +1,10 @@
 import type { Cluster } from "../broker/cluster";
+import type { clusterArgs } from "../broker/setup/flags";
 import { ExitCode } from "../core/exit-codes";
 import { parseRedisUrl } from "../core/cluster";
 import { UsageError } from "../core/usage-error";
 import { log } from "../log";
-import { durationFlag } from "./common-args";
-
-/** broker's flags for joining a cluster over Redis (see the README's "Cluster" section). */
-export const clusterArgs = {
-  cluster: { type: "string", description: "Join a cluster: Redis at redis://host:port[/db] routes messages and holds sessions", valueHint: "url" },
-  "node-name": { type: "string", description: "With --cluster: readable part of this node's id (default: host name)" },
-  "redis-timeout": { type: "string", description: "With --cluster: give up reaching Redis at start after this long", default: "5s" },
-} as const;
+import { durationFlag } from "../core/flag-parsers";
 
 type ClusterArgValues = { [K in keyof typeof clusterArgs]?: string | boolean };
 

@@ -2,9 +2,10 @@ import { defineCommand } from "citty";
 import { NodeStartError, startLocalCluster } from "../broker/local-cluster";
 import { parseRedisUrl } from "../core/cluster";
 import { ExitCode } from "../core/exit-codes";
-import { parseIntegerFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { onShutdownSignal } from "./common-args";
+import { parseIntegerFlag } from "../core/flag-parsers";
 
 /** How to start this same program again: the compiled binary alone, or bun with the script. */
 function selfCommand(): string[] {

@@ -5,8 +5,9 @@ import { flagValues } from "../core/flags";
 import { echoJson } from "../core/message-format";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
-import { onShutdownSignal, qosFlag, topicFlag } from "./common-args";
+import { onShutdownSignal } from "./common-args";
 import { exitOnConnectionError, logFailover } from "./client-run";
+import { qosFlag, topicFlag } from "../core/flag-parsers";
 
 export const echoArgs = {
   ...connectionArgs,

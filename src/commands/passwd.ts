@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { BCRYPT_HASH, checkUserName, deleteUserLine, PASSWORD_HASH, parsePasswordFile, setUserLine } from "../broker/auth/password-file";
-import { parseChoiceFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { log } from "../log";
+import { parseChoiceFlag } from "../core/flag-parsers";
 
 export const passwdArgs = {
   // Checked in run, so a missing one is a usage error (exit 2) like every other.

@@ -6,11 +6,11 @@ import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { formatGap, gapTotals, PingGaps } from "../core/ping-gaps";
 import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
-import { parseIntegerFlag } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
 import { exitOnConnectionError, logFailover } from "./client-run";
-import { durationFlag, onShutdownSignal, qosFlag, topicFlag } from "./common-args";
+import { onShutdownSignal } from "./common-args";
+import { durationFlag, parseIntegerFlag, qosFlag, topicFlag } from "../core/flag-parsers";
 
 /** ping's own flags, without the connection flags (so `all` can reuse them). */
 export const probeArgs = {

@@ -4,11 +4,13 @@ import { PublishRefused, startPub, type PubOptions } from "../clients/pub";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { LineSplitter, parseUserProperties, PropertyError } from "../core/publish-input";
-import { parseIntegerFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
-import { connectionArgs, keepSessionArg, withEveryUrl, readFlagFile, toConnectionOptions } from "./client-args";
+import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
 import { exitOnConnectionError, logFailover } from "./client-run";
-import { durationFlag, onShutdownSignal, qosFlag, topicFlag } from "./common-args";
+import { onShutdownSignal } from "./common-args";
+import { durationFlag, parseIntegerFlag, qosFlag, topicFlag } from "../core/flag-parsers";
+import { readFlagFile } from "../flag-file";
 
 /** mosquitto_pub's flags, with its short forms. */
 const pubArgs = {

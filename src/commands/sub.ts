@@ -5,11 +5,12 @@ import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { compileFormat, FormatError, formatPlain, messageJson, type PayloadEncoding, type ReceivedMessage } from "../core/message-format";
 import { filterProblem, topicMatches } from "../core/topic-filter";
-import { parseIntegerFlag, UsageError } from "../core/usage-error";
+import { UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
 import { exitOnConnectionError, logFailover } from "./client-run";
-import { durationFlag, onShutdownSignal, qosFlag } from "./common-args";
+import { onShutdownSignal } from "./common-args";
+import { durationFlag, parseIntegerFlag, qosFlag } from "../core/flag-parsers";
 
 /** mosquitto_sub's flags, with its short forms. */
 const subArgs = {

@@ -75,6 +75,6 @@ describe("broker --config FILE", () => {
     }
     const missing = pingpong("broker", "--config", join(dir, "nope.conf"));
     expect(await missing.waitExit()).toBe(2);
-    expect(missing.output()).toContain("nope.conf: no such file");
+    expect(missing.output()).toContain("nope.conf\": no such file");
   });
 });

@@ -59,7 +59,7 @@ describe("the TLS listener", () => {
     const cases: Array<[string[], string]> = [
       [["--tls-port", "0"], "--tls-port needs --cert and --key"],
       [["--cert", files.serverCert], "need --tls-port"],
-      [["--tls-port", "0", "--cert", files.serverCert, "--key", "/nonexistent.key"], "--key /nonexistent.key: no such file"],
+      [["--tls-port", "0", "--cert", files.serverCert, "--key", "/nonexistent.key"], "--key: cannot read \"/nonexistent.key\": no such file"],
       [["--tls-port", "0", "--cert", files.serverKey, "--key", files.serverKey], "--cert/--key/--cafile:"],
       [["--tls-port", "0", "--cert", files.serverCert, "--key", files.serverKey, "--require-certificate"], "--require-certificate needs --cafile"],
     ];

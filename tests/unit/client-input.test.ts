@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { flagValues } from "../../src/core/flags";
 import { LineSplitter, parseUserProperties } from "../../src/core/publish-input";
 import { filterProblem, topicMatches } from "../../src/core/topic-filter";
-import { SESSION_NEVER_EXPIRES, sessionExpiryFlag, toConnectionOptions } from "../../src/commands/client-args";
+import { toConnectionOptions } from "../../src/commands/client-args";
+import { SESSION_NEVER_EXPIRES, sessionExpiryFlag } from "../../src/core/flag-parsers";
 
 describe("pub -l lines", () => {
   test("lines split across chunks come out whole, without their newline", () => {

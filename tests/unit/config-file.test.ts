@@ -28,7 +28,7 @@ describe("config files", () => {
 
 describe("the broker's config file", () => {
   test("covers every broker flag but --config itself", async () => {
-    const { brokerArgs } = await import("../../src/commands/broker");
+    const { brokerArgs } = await import("../../src/broker/setup/flags");
     for (const [name, definition] of Object.entries(brokerArgs)) {
       if (name === "config") continue;
       const line = definition.type === "boolean" ? name : `${name} 1`;

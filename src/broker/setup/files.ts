@@ -1,0 +1,42 @@
+// The files the broker's flags name, read and checked at start: a problem is a usage error naming the flag.
+import tls from "node:tls";
+import { UsageError } from "../../core/usage-error";
+import { readFlagFile } from "../../flag-file";
+import { log } from "../../log";
+import { parseAcl } from "../auth/acl";
+import { parsePasswordFile } from "../auth/password-file";
+import type { BrokerArgValues } from "./flags";
+
+/** Runs `parse` over the file's text; a parse error becomes a usage error naming the flag and file. */
+function parseFlagFile<T>(flag: string, file: string, parse: (text: string) => T): T {
+  const text = readFlagFile(flag, file).toString("utf8");
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new UsageError(`--${flag} ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function readPasswordFile(file: string): Map<string, string> {
+  const users = parseFlagFile("password-file", file, parsePasswordFile);
+  if (users.size === 0) log.warn(`--password-file ${file} has no users: only anonymous clients (if allowed) can connect.`);
+  return users;
+}
+
+export function readAclFile(file: string) {
+  return parseFlagFile("acl-file", file, parseAcl);
+}
+
+export function readTlsFiles(args: BrokerArgValues) {
+  if (!args.cert || !args.key) throw new UsageError("--tls-port needs --cert and --key");
+  if (args["require-certificate"] && !args.cafile) throw new UsageError("--require-certificate needs --cafile (the CA client certificates must chain to)");
+  const cert = readFlagFile("cert", String(args.cert)).toString("utf8");
+  const key = readFlagFile("key", String(args.key)).toString("utf8");
+  const ca = args.cafile ? readFlagFile("cafile", String(args.cafile)).toString("utf8") : undefined;
+  try {
+    tls.createSecureContext({ cert, key, ca });
+  } catch (error) {
+    throw new UsageError(`--cert/--key/--cafile: ${(error as Error).message}`);
+  }
+  return { cert, key, ca, requireCertificate: Boolean(args["require-certificate"]) };
+}

@@ -1,0 +1,119 @@
+// The broker's flag values turned into the options `startBroker` takes: limits, storage, access
+// control, listeners and metrics. `broker` starts with this, and scripts/hotpath.ts measures a
+// broker built the same way.
+import { isLoopback } from "../../core/address";
+import { durationFlag, parseIntegerFlag, portFlag } from "../../core/flag-parsers";
+import { parsePersistenceTarget } from "../../core/persistence-target";
+import { UsageError } from "../../core/usage-error";
+import { accessControlHooks } from "../auth/hooks";
+import { httpListener } from "../listeners/http";
+import { tlsListener } from "../listeners/tls";
+import { webSocketListener } from "../listeners/ws";
+import { BrokerMetrics } from "../metrics";
+import { openPersistence, PersistenceError } from "../persistence";
+import { PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../protocol-options";
+import type { BrokerOptions, ListenerStarter } from "../server";
+import type { QueueLimits } from "../slow-consumers";
+import { sysPublisher } from "../sys";
+import { readAclFile, readPasswordFile, readTlsFiles } from "./files";
+import type { BrokerArgValues } from "./flags";
+
+export function toProtocolLimits(args: BrokerArgValues): ProtocolLimits {
+  return {
+    maxConnections: parseIntegerFlag("max-connections", String(args["max-connections"]), 0),
+    maxPacketSize: parseIntegerFlag("max-packet-size", String(args["max-packet-size"]), 64, PROTOCOL_LIMIT_MAXIMUM.maxPacketSize),
+    maxInflight: parseIntegerFlag("max-inflight", String(args["max-inflight"]), 1, PROTOCOL_LIMIT_MAXIMUM.maxInflight),
+    connectTimeoutMs: durationFlag("idle-timeout", String(args["idle-timeout"]), 1),
+    maxKeepaliveSec: parseIntegerFlag("max-keepalive", String(args["max-keepalive"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxKeepaliveSec),
+    maxTopicAlias: parseIntegerFlag("max-topic-alias", String(args["max-topic-alias"]), 0, PROTOCOL_LIMIT_MAXIMUM.maxTopicAlias),
+  };
+}
+
+export interface ReliabilityOptions {
+  /** persistence (when a file was named) and aedes's drainTimeout. */
+  aedes: BrokerOptions["aedes"];
+  queue: QueueLimits;
+  drainTimeoutMs: number;
+  /** Where the state is kept, for the log; undefined: in memory. */
+  storage?: string;
+  closePersistence(): Promise<void>;
+}
+
+/** Checks the reliability flags and opens the --persistence file: a bad value or an unusable file is a usage error. */
+export function toReliabilityOptions(args: BrokerArgValues): ReliabilityOptions {
+  const maxQueued = parseIntegerFlag("max-queued", String(args["max-queued"]), 0);
+  const maxQueuedBytes = parseIntegerFlag("max-queued-bytes", String(args["max-queued-bytes"]), 0);
+  const stallTimeoutMs = durationFlag("slow-consumer-timeout", String(args["slow-consumer-timeout"]), 1);
+  const drainTimeoutMs = durationFlag("drain-timeout", String(args["drain-timeout"]));
+  let target;
+  try {
+    target = parsePersistenceTarget(args.persistence === undefined ? "memory" : String(args.persistence));
+  } catch (error) {
+    throw new UsageError(`--persistence: ${(error as Error).message}`);
+  }
+  if (target.kind !== "memory" && args.cluster) {
+    throw new UsageError("--persistence and --cluster do not go together: a cluster keeps its sessions in Redis");
+  }
+  let persistence;
+  try {
+    persistence = openPersistence(target);
+  } catch (error) {
+    if (error instanceof PersistenceError) throw new UsageError(`--persistence: ${error.message}`);
+    throw error;
+  }
+  return {
+    aedes: { drainTimeout: stallTimeoutMs, ...(persistence ? { persistence } : {}) },
+    queue: { maxQueued, maxQueuedBytes, stallTimeoutMs },
+    drainTimeoutMs,
+    storage: target.kind === "sqlite" ? target.path : undefined,
+    closePersistence: async () => {
+      await persistence?.destroy();
+    },
+  };
+}
+
+/** Listeners, access control and metrics from the flags: reads the files, checks every combination. */
+export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = toProtocolLimits(args)): BrokerOptions {
+  const host = String(args.host);
+  const users = args["password-file"] ? readPasswordFile(String(args["password-file"])) : undefined;
+  const acl = args["acl-file"] ? readAclFile(String(args["acl-file"])) : undefined;
+  const allowAnonymous = Boolean(args["allow-anonymous"]);
+  // mosquitto 2's rule: without authentication, only this machine may connect.
+  if (!isLoopback(host) && !users && !allowAnonymous) {
+    throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, or --allow-anonymous to let anyone in`);
+  }
+  const listeners: ListenerStarter[] = [];
+  if (args["tls-port"] !== undefined) listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), ...readTlsFiles(args) }));
+  else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
+  if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: portFlag(args["ws-port"], "ws-port"), maxMessageBytes: limits.maxPacketSize }));
+
+  const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
+  const httpPort = args["http-port"] === undefined ? undefined : portFlag(args["http-port"], "http-port");
+  const metrics = sysIntervalMs > 0 || httpPort !== undefined ? new BrokerMetrics() : undefined;
+  const services: NonNullable<BrokerOptions["services"]> = [];
+  if (metrics) services.push(metrics.attach);
+  if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
+  if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics }));
+
+  return {
+    host,
+    port: portFlag(args.port),
+    aedes: accessControlHooks({ users, allowAnonymous, acl }),
+    listeners,
+    services,
+    onConnection: metrics?.countConnection,
+  };
+}
+
+/**
+ * Everything the broker's flags decide: listeners, access control, protocol limits, --max-queued,
+ * storage. A cluster's aedes options go under these (`{ ...cluster, ...options.aedes }`).
+ */
+export function brokerSetupOf(settings: BrokerArgValues): { options: BrokerOptions; reliability: ReliabilityOptions } {
+  const limits = toProtocolLimits(settings);
+  const options: BrokerOptions = { ...toBrokerOptions(settings, limits), limits };
+  const reliability = toReliabilityOptions(settings);
+  options.queue = reliability.queue;
+  options.aedes = { ...reliability.aedes, ...options.aedes };
+  return { options, reliability };
+}
