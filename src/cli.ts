@@ -4,7 +4,7 @@ import { ExitCode } from "./core/exit-codes";
 import { checkFlags, type FlagDefinition } from "./core/flags";
 import { UsageError } from "./core/usage-error";
 import { log, useColor } from "./log";
-import { version } from "../package.json";
+import { buildInfo, formatVersion } from "./build-info";
 
 // Loaded on demand, so --help and a cold start do not pay for modules they do not use.
 const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
@@ -20,7 +20,7 @@ const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
 };
 
 const main = defineCommand({
-  meta: { name: "mqtt-pingpong", version, description: "An MQTT broker, ping prober and echo responder in one binary" },
+  meta: { name: "mqtt-pingpong", version: buildInfo.version, description: "An MQTT broker, ping prober and echo responder in one binary" },
   subCommands,
 });
 
@@ -31,12 +31,17 @@ async function printUsage(command: CommandDef<any>, parent?: CommandDef<any>): P
   process.stdout.write(text + "\n");
 }
 
+/** The flags before a `--` (after it, `--version` is a value, e.g. a payload). */
+const flagsOf = (args: string[]) => (args.includes("--") ? args.slice(0, args.indexOf("--")) : args);
+
+function printVersion(args: string[]): void {
+  console.log(formatVersion(buildInfo, flagsOf(args).includes("--json")));
+}
+
 async function run(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
-  if (name === "--version" || name === "-v") {
-    console.log(version);
-    return;
-  }
+  // `-v` only here: in a subcommand it means --verbose.
+  if (name === "--version" || name === "-v") return printVersion(rest);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     await printUsage(main);
     return;
@@ -50,6 +55,7 @@ async function run(argv: string[]): Promise<void> {
     await printUsage(command, main);
     return;
   }
+  if (flagsOf(rest).includes("--version")) return printVersion(rest);
   checkFlags(rest, args);
   await runCommand(command, { rawArgs: rest });
 }
