@@ -5,19 +5,7 @@ import { checkFlags, type FlagDefinition } from "./core/flags";
 import { UsageError } from "./core/usage-error";
 import { log, useColor } from "./log";
 import { buildInfo, formatVersion } from "./build-info";
-
-// Loaded on demand, so --help and a cold start do not pay for modules they do not use.
-const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
-  broker: () => import("./commands/broker").then((m) => m.default),
-  echo: () => import("./commands/echo").then((m) => m.default),
-  ping: () => import("./commands/ping").then((m) => m.default),
-  all: () => import("./commands/all").then((m) => m.default),
-  passwd: () => import("./commands/passwd").then((m) => m.default),
-  bench: () => import("./commands/bench").then((m) => m.default),
-  cluster: () => import("./commands/cluster").then((m) => m.default),
-  pub: () => import("./commands/pub").then((m) => m.default),
-  sub: () => import("./commands/sub").then((m) => m.default),
-};
+import { subCommands } from "./commands";
 
 const main = defineCommand({
   meta: { name: "mqtt-pingpong", version: buildInfo.version, description: "An MQTT broker, ping prober and echo responder in one binary" },

@@ -1,5 +1,6 @@
 import type { Socket } from "bun";
 import mqttPacket from "mqtt-packet";
+import type { BenchTls } from "./meter";
 import { ackMessageId, connackReceiveMaximum, PacketType, readFrame, readPublish, skipProperties, writeAck, type Frame, type PublishView } from "./frames";
 
 /**
@@ -10,7 +11,7 @@ import { ackMessageId, connackReceiveMaximum, PacketType, readFrame, readPublish
 export interface BenchConnectOptions {
   hostname: string;
   port: number;
-  tls: boolean;
+  tls?: BenchTls;
   clientId: string;
   username?: string;
   password?: string;
@@ -52,6 +53,10 @@ const SOCKET_HANDLERS: Bun.SocketHandler<BenchClient> = {
   drain: (socket) => socket.data.onSocketDrain(),
   close: (socket) => socket.data.onClose("the broker closed the connection"),
   error: (socket, error) => socket.data.onClose(error.message),
+  // Bun closes a TLS socket whose certificate failed verification; say why, as the clients do.
+  handshake: (socket, _success, authorizationError) => {
+    if (authorizationError && socket.data.verifiesCertificate) socket.data.onClose(`TLS failed: ${authorizationError.message}`);
+  },
 };
 
 export class BenchClient {
@@ -77,6 +82,8 @@ export class BenchClient {
    * Beyond it a broker may drop them: mosquitto does, silently, past 20 even under 3.1.1.
    */
   receiveMaximum = 65535;
+  /** False with --insecure: a certificate that fails verification is accepted. */
+  verifiesCertificate = true;
   /** Called when queued bytes fall to zero after backpressure. */
   onDrain: (() => void) | undefined;
 
@@ -105,11 +112,12 @@ export class BenchClient {
       };
     });
     this.fail = (error) => rejectConnect(error);
+    this.verifiesCertificate = options.tls?.rejectUnauthorized ?? true;
     try {
       this.socket = await Bun.connect({
         hostname: options.hostname,
         port: options.port,
-        tls: options.tls ? { rejectUnauthorized: false } : undefined,
+        tls: options.tls ? { ...options.tls, serverName: options.hostname } : undefined,
         data: this,
         socket: SOCKET_HANDLERS,
       });

@@ -1,11 +1,20 @@
 import { LatencyHistogram } from "../core/histogram";
 import { nowUs } from "./stamp";
 
+/** TLS settings of a bench connection: the broker's certificate is verified unless rejectUnauthorized is false. */
+export interface BenchTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
 /** Options every scenario shares. */
 export interface BenchTarget {
   hostname: string;
   port: number;
-  tls: boolean;
+  /** TLS, as the connection flags give it (--cafile, --cert, --key, --insecure); undefined: plain TCP. */
+  tls?: BenchTls;
   username?: string;
   password?: string;
   keepaliveSec: number;

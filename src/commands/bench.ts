@@ -22,7 +22,7 @@ export const benchArgs = {
   publishers: { type: "string", description: "Publishing connections (latency: pinging connections)", default: "1" },
   subscribers: { type: "string", description: "Subscribing connections (pubsub)", default: "1" },
   connections: { type: "string", description: "Connections to open and hold (conn)", default: "1000" },
-  duration: { type: "string", alias: "d", description: "How long to measure (conn: how long to hold)", default: "10s" },
+  duration: { type: "string", description: "How long to measure (conn: how long to hold)", default: "10s" },
   warmup: { type: "string", description: "Run this long before measuring", default: "2s" },
   rate: { type: "string", description: "Open loop: publish this many msg/s in total on schedule (latency, pubsub)" },
   inflight: {
@@ -43,10 +43,12 @@ function toTarget(args: BenchArgValues): BenchTarget {
   if (!tls && url.protocol !== "mqtt:" && url.protocol !== "tcp:") {
     throw new UsageError(`--url: bench speaks MQTT over TCP or TLS only (mqtt://, mqtts://), not "${url.protocol}"`);
   }
+  if (!tls && connection.tls) throw new UsageError(`--cafile, --cert, --key and --insecure need an mqtts:// --url, not "${url.protocol}//"`);
   return {
     hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port ? Number(url.port) : tls ? 8883 : 1883,
-    tls,
+    // Verified like every client's connection: --cafile to trust a private CA, --insecure to skip it.
+    tls: tls ? (connection.tls ?? { rejectUnauthorized: true }) : undefined,
     username: connection.username,
     password: connection.password,
     keepaliveSec: connection.keepaliveSec,

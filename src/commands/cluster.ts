@@ -16,7 +16,7 @@ function selfCommand(): string[] {
 export default defineCommand({
   meta: { name: "cluster", description: "Run N broker processes on this machine as one cluster over Redis" },
   args: {
-    nodes: { type: "string", alias: "n", description: "How many broker processes (one per core is a good start)", default: "2" },
+    nodes: { type: "string", description: "How many broker processes (one per core is a good start)", default: "2" },
     "base-port": { type: "string", description: "Port of the first node; node i listens on base-port + i", default: "10008" },
     redis: { type: "string", description: "Redis shared by the nodes: redis://host:port[/db]", default: "redis://127.0.0.1:6379" },
     host: { type: "string", description: 'Address every node listens on ("localhost": 127.0.0.1 and ::1 only)', default: "localhost" },
