@@ -4,6 +4,7 @@ import { log } from "../../log";
 import { PASSWORD_HASH } from "./password-file";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
 
+/** Read at every check, so a reload (src/broker/setup/reload.ts) can swap `users` and `acl` in place. */
 export interface AccessControlOptions {
   /** user -> hash from --password-file; without it every user name is taken on trust. */
   users?: Map<string, string>;
@@ -55,13 +56,15 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     };
   }
 
-  const acl = options.acl;
-  if (!acl) return hooks;
-  const rulesByClient = new WeakMap<Client, ClientRules>();
+  if (!options.acl) return hooks;
+  // Keyed by the ACL they came from: after a reload swaps `options.acl` (SIGHUP), a client's next
+  // publish, subscribe or delivery is checked against the new rules.
+  const rulesByClient = new WeakMap<Client, { acl: Acl; rules: ClientRules }>();
   const rules = (client: Client) => {
+    const acl = options.acl!;
     let found = rulesByClient.get(client);
-    if (!found) rulesByClient.set(client, (found = rulesFor(acl, usernames.get(client), client.id)));
-    return found;
+    if (found?.acl !== acl) rulesByClient.set(client, (found = { acl, rules: rulesFor(acl, usernames.get(client), client.id) }));
+    return found.rules;
   };
 
   hooks.authorizePublish = (client, packet, callback) => {

@@ -4,14 +4,40 @@ import { log } from "../../log";
 import type { ListenerStarter } from "../server";
 import { bindAll, listenNet } from "./bind";
 
-export interface TlsListenerOptions {
-  host: string;
-  port: number;
-  /** PEM text, not file names: the command reads the files and reports their errors. */
+/** PEM text, not file names: the command reads the files and reports their errors. */
+export interface TlsPem {
   cert: string;
   key: string;
   /** CA certificates that client certificates must chain to. */
   ca?: string;
+}
+
+/** The certificate and key the TLS listeners serve; `replace` hands new handshakes new ones (SIGHUP). */
+export class TlsCredentials {
+  private readonly servers = new Set<tls.Server>();
+
+  constructor(private pem: TlsPem) {}
+
+  get current(): TlsPem {
+    return this.pem;
+  }
+
+  serve(server: tls.Server): void {
+    this.servers.add(server);
+    server.once("close", () => this.servers.delete(server));
+  }
+
+  /** Connections already open keep the certificate they shook hands with. */
+  replace(pem: TlsPem): void {
+    for (const server of this.servers) server.setSecureContext({ cert: pem.cert, key: pem.key, ca: pem.ca });
+    this.pem = pem;
+  }
+}
+
+export interface TlsListenerOptions {
+  host: string;
+  port: number;
+  credentials: TlsCredentials;
   /** Refuse clients without a valid certificate (signed by `ca`). */
   requireCertificate: boolean;
 }
@@ -22,11 +48,12 @@ export function tlsListener(options: TlsListenerOptions): ListenerStarter {
       options.host,
       options.port,
       (host, port) => {
+        const { cert, key, ca } = options.credentials.current;
         const server = tls.createServer(
           {
-            cert: options.cert,
-            key: options.key,
-            ca: options.ca,
+            cert,
+            key,
+            ca,
             requestCert: options.requireCertificate,
             rejectUnauthorized: options.requireCertificate,
           },
@@ -36,6 +63,7 @@ export function tlsListener(options: TlsListenerOptions): ListenerStarter {
             accept(socket);
           },
         );
+        options.credentials.serve(server);
         server.on("tlsClientError", (error) => log.debug(`TLS handshake failed: ${error.message}`));
         return listenNet(server, host, port);
       },

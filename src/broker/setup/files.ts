@@ -5,6 +5,7 @@ import { readFlagFile } from "../../flag-file";
 import { log } from "../../log";
 import { parseAcl } from "../auth/acl";
 import { parsePasswordFile } from "../auth/password-file";
+import type { TlsPem } from "../listeners/tls";
 import type { BrokerArgValues } from "./flags";
 
 /** Runs `parse` over the file's text; a parse error becomes a usage error naming the flag and file. */
@@ -27,16 +28,27 @@ export function readAclFile(file: string) {
   return parseFlagFile("acl-file", file, parseAcl);
 }
 
-export function readTlsFiles(args: BrokerArgValues) {
-  if (!args.cert || !args.key) throw new UsageError("--tls-port needs --cert and --key");
-  if (args["require-certificate"] && !args.cafile) throw new UsageError("--require-certificate needs --cafile (the CA client certificates must chain to)");
-  const cert = readFlagFile("cert", String(args.cert)).toString("utf8");
-  const key = readFlagFile("key", String(args.key)).toString("utf8");
-  const ca = args.cafile ? readFlagFile("cafile", String(args.cafile)).toString("utf8") : undefined;
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  cafile?: string;
+}
+
+/** The TLS files named by --cert, --key and --cafile, read and checked to make a working context. */
+export function readTlsPem(files: TlsFiles): TlsPem {
+  const cert = readFlagFile("cert", files.cert).toString("utf8");
+  const key = readFlagFile("key", files.key).toString("utf8");
+  const ca = files.cafile ? readFlagFile("cafile", files.cafile).toString("utf8") : undefined;
   try {
     tls.createSecureContext({ cert, key, ca });
   } catch (error) {
     throw new UsageError(`--cert/--key/--cafile: ${(error as Error).message}`);
   }
-  return { cert, key, ca, requireCertificate: Boolean(args["require-certificate"]) };
+  return { cert, key, ca };
+}
+
+export function tlsFilesOf(args: BrokerArgValues): TlsFiles {
+  if (!args.cert || !args.key) throw new UsageError("--tls-port needs --cert and --key");
+  if (args["require-certificate"] && !args.cafile) throw new UsageError("--require-certificate needs --cafile (the CA client certificates must chain to)");
+  return { cert: String(args.cert), key: String(args.key), cafile: args.cafile ? String(args.cafile) : undefined };
 }

@@ -5,9 +5,9 @@ import { isLoopback } from "../../core/address";
 import { durationFlag, parseIntegerFlag, portFlag } from "../../core/flag-parsers";
 import { parsePersistenceTarget } from "../../core/persistence-target";
 import { UsageError } from "../../core/usage-error";
-import { accessControlHooks } from "../auth/hooks";
+import { accessControlHooks, type AccessControlOptions } from "../auth/hooks";
 import { httpListener } from "../listeners/http";
-import { tlsListener } from "../listeners/tls";
+import { TlsCredentials, tlsListener } from "../listeners/tls";
 import { webSocketListener } from "../listeners/ws";
 import { BrokerMetrics } from "../metrics";
 import { openPersistence, PersistenceError } from "../persistence";
@@ -15,8 +15,9 @@ import { PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../protocol-options
 import type { BrokerOptions, ListenerStarter } from "../server";
 import type { QueueLimits } from "../slow-consumers";
 import { sysPublisher } from "../sys";
-import { readAclFile, readPasswordFile, readTlsFiles } from "./files";
+import { readAclFile, readPasswordFile, readTlsPem, tlsFilesOf } from "./files";
 import type { BrokerArgValues } from "./flags";
+import type { ReloadTargets } from "./reload";
 
 export function toProtocolLimits(args: BrokerArgValues): ProtocolLimits {
   return {
@@ -72,19 +73,30 @@ export function toReliabilityOptions(args: BrokerArgValues): ReliabilityOptions 
   };
 }
 
-/** Listeners, access control and metrics from the flags: reads the files, checks every combination. */
-export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = toProtocolLimits(args)): BrokerOptions {
+/**
+ * Listeners, access control and metrics from the flags: reads the files, checks every combination.
+ * `reload` is what SIGHUP re-reads (src/broker/setup/reload.ts).
+ */
+export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = toProtocolLimits(args)): { options: BrokerOptions; reload: ReloadTargets } {
   const host = String(args.host);
-  const users = args["password-file"] ? readPasswordFile(String(args["password-file"])) : undefined;
-  const acl = args["acl-file"] ? readAclFile(String(args["acl-file"])) : undefined;
+  const passwordFile = args["password-file"] ? String(args["password-file"]) : undefined;
+  const aclFile = args["acl-file"] ? String(args["acl-file"]) : undefined;
+  const users = passwordFile ? readPasswordFile(passwordFile) : undefined;
+  const acl = aclFile ? readAclFile(aclFile) : undefined;
   const allowAnonymous = Boolean(args["allow-anonymous"]);
+  const access: AccessControlOptions = { users, allowAnonymous, acl };
   // mosquitto 2's rule: without authentication, only this machine may connect.
   if (!isLoopback(host) && !users && !allowAnonymous) {
     throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, or --allow-anonymous to let anyone in`);
   }
   const listeners: ListenerStarter[] = [];
-  if (args["tls-port"] !== undefined) listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), ...readTlsFiles(args) }));
-  else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
+  let tls: ReloadTargets["tls"];
+  if (args["tls-port"] !== undefined) {
+    const files = tlsFilesOf(args);
+    tls = { files, credentials: new TlsCredentials(readTlsPem(files)) };
+    const requireCertificate = Boolean(args["require-certificate"]);
+    listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), credentials: tls.credentials, requireCertificate }));
+  } else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
   if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: portFlag(args["ws-port"], "ws-port"), maxMessageBytes: limits.maxPacketSize }));
 
   const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
@@ -95,25 +107,27 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
   if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics }));
 
-  return {
+  const options: BrokerOptions = {
     host,
     port: portFlag(args.port),
-    aedes: accessControlHooks({ users, allowAnonymous, acl }),
+    aedes: accessControlHooks(access),
     listeners,
     services,
     onConnection: metrics?.countConnection,
   };
+  return { options, reload: { access, passwordFile, aclFile, tls } };
 }
 
 /**
  * Everything the broker's flags decide: listeners, access control, protocol limits, --max-queued,
  * storage. A cluster's aedes options go under these (`{ ...cluster, ...options.aedes }`).
  */
-export function brokerSetupOf(settings: BrokerArgValues): { options: BrokerOptions; reliability: ReliabilityOptions } {
+export function brokerSetupOf(settings: BrokerArgValues): { options: BrokerOptions; reliability: ReliabilityOptions; reload: ReloadTargets } {
   const limits = toProtocolLimits(settings);
-  const options: BrokerOptions = { ...toBrokerOptions(settings, limits), limits };
+  const { options: listening, reload } = toBrokerOptions(settings, limits);
+  const options: BrokerOptions = { ...listening, limits };
   const reliability = toReliabilityOptions(settings);
   options.queue = reliability.queue;
   options.aedes = { ...reliability.aedes, ...options.aedes };
-  return { options, reliability };
+  return { options, reliability, reload };
 }
