@@ -4,12 +4,13 @@
 // --baseline adds another build of mqtt-pingpong (e.g. before an optimisation) to every round.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { renderChart } from "../src/bench/chart";
-import { benchCluster, type ClusterBenchRun } from "../src/bench/cluster";
+import { renderChart } from "./lib/bench/chart";
+import { benchCluster, type ClusterBenchRun } from "./lib/bench/cluster";
+import { freePort, waitForPort } from "./lib/net";
+import { median } from "./lib/stats";
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,43 +52,6 @@ function command(cpu: string, argv: string[]): string[] {
   return ["sh", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...pin, ...argv];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        open(socket) {
-          socket.end();
-          done(true);
-        },
-        connectError: () => done(false),
-        data() {},
-      },
-    }).catch(() => done(false));
-  });
-}
-
-/** Polls until something accepts on the port; returns the ms it took. */
-async function waitForPort(port: number, startedAt: number, timeoutMs = 10_000): Promise<number> {
-  for (;;) {
-    if (await canConnect(port)) return performance.now() - startedAt;
-    if (performance.now() - startedAt > timeoutMs) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await Bun.sleep(1);
-  }
-}
-
 interface Server {
   name: string;
   port: number;
@@ -113,7 +77,7 @@ function argvOf(target: Target, port: number): string[] {
     case "mosquitto":
       return ["mosquitto", "-c", mosquittoConfig(port)];
     case "floor":
-      return [process.execPath, join(root, "src/bench/echo-floor.ts"), String(port)];
+      return [process.execPath, join(root, "scripts/lib/bench/echo-floor.ts"), String(port)];
     case "baseline":
       return [resolve(flags.baseline!), "broker", "--host", "127.0.0.1", "--port", String(port), "--max-connections", "0"];
   }
@@ -124,7 +88,7 @@ async function startServer(target: Target, pin = true): Promise<Server & { ready
   const argv = argvOf(target, port);
   const startedAt = performance.now();
   const proc = Bun.spawn(pin ? command(BROKER_CPU, argv) : argv, { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
-  const readyMs = await waitForPort(port, startedAt);
+  const readyMs = (await waitForPort(port, { pollMs: 1 })) - startedAt;
   return {
     name: target,
     port,
@@ -249,7 +213,7 @@ try {
   await stopAll();
 }
 
-// Cluster over Redis: 1, 2 and 3 `broker --cluster` nodes and one redis-server (src/bench/cluster.ts).
+// Cluster over Redis: 1, 2 and 3 `broker --cluster` nodes and one redis-server (scripts/lib/bench/cluster.ts).
 const clusterRuns: ClusterBenchRun[] = [];
 if (only && !only.includes("cluster")) {
   // --only without "cluster": skip it.
@@ -261,12 +225,6 @@ if (only && !only.includes("cluster")) {
 } else say("redis-server is not installed: no cluster scenario (apt-get install redis-server)");
 
 // ---- medians, table, files ----
-const median = (values: number[]) => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const med = (id: string, target: string, pick: (r: Record<string, any>) => number) => median((results[id]?.[target] ?? []).map(pick));
 
 interface Row {

@@ -1,11 +1,12 @@
 // bun run fuzz -- --iterations N --seed S: malformed MQTT against ./mqtt-pingpong broker, with a
 // ping/echo pair connected all the while. Exit 0 when the broker survived, closed every bad
 // connection as the spec asks, stayed within its memory bound and the pair lost nothing; else 1.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { describeCase, runFuzz } from "../src/fuzz/driver";
+import { describeCase, runFuzz } from "./lib/fuzz/driver";
 import { childLines } from "./child-lines";
+import { rssMb } from "../src/bench/rss";
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +49,6 @@ process.on("SIGINT", () => (stopAll(), process.exit(130)));
 
 const lines = childLines;
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
 
 const broker = spawn("broker", "--port", "0");
 const brokerOut = lines(broker.stdout as ReadableStream<Uint8Array>);

@@ -25,6 +25,7 @@ import { brokerArgs } from "../src/broker/setup/flags";
 import { brokerSetupOf } from "../src/broker/setup/options";
 import { setLogLevel } from "../src/log";
 import { debugShim } from "./shims/debug-plugin";
+import { median, quantile } from "./lib/stats";
 
 // Run as the binary is built: bundled, with its `debug` shim (mqtt-packet's debug calls would
 // otherwise be a tenth of what is measured). This file bundles itself once and runs the bundle.
@@ -137,8 +138,6 @@ async function once(k: number): Promise<void> {
   }
 }
 
-const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(values.length * q))]!;
-const median = (values: number[]) => quantile(values, 0.5);
 /** Cold rounds' single messages, for the tail: a round trip's p99 is made of these. */
 const singles: number[] = [];
 

@@ -7,7 +7,6 @@
 //   npx bun run build && npx bun scripts/ping-cost.ts [probes per round = 4000] [interval = 0.5ms] [rounds = 3]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import mqtt from "mqtt";
 import { DEFAULT_CONNECT_RETRY_MS, defaultClientId } from "../src/clients/connection";
@@ -15,6 +14,8 @@ import { startPing } from "../src/clients/ping";
 import { parseDurationMs } from "../src/core/duration";
 import { buildProbePayload, formatTimestamp, timestampDecimals } from "../src/core/payload";
 import { RttStats } from "../src/core/rtt-stats";
+import { freePort } from "./lib/net";
+import { median } from "./lib/stats";
 
 const probes = Number(process.argv[2] ?? 4000);
 const intervalMs = parseDurationMs(process.argv[3] ?? "0.5ms");
@@ -51,16 +52,6 @@ const perProbe = (start: CpuMark, end: CpuMark) => ({
   cpuUsPerProbe: (end.processUs - start.processUs) / probes,
   mainThreadUsPerProbe: (end.mainThreadUs - start.mainThreadUs) / probes,
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer().once("error", fail);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 function startProcess(args: string[], ready: RegExp): Promise<ReturnType<typeof spawn>> {
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
@@ -164,7 +155,6 @@ function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, fail) => setTimeout(() => fail(new Error(`${what}: not done after ${limitMs} ms`)), limitMs).unref())]);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const port = await freePort();
 const broker = await startProcess(["broker", "--port", String(port)], /Broker listening/);

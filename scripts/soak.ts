@@ -1,11 +1,12 @@
 // bun run soak -- --minutes N: ./mqtt-pingpong broker under pingers and echoers at QoS 0, 1 and 2
 // plus constant connection churn, reporting broker RSS over time, loss and p99 RTT. Exit 0 when
 // nothing was lost, the broker lived, and its memory stopped growing after warm-up; else 1.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt from "mqtt";
 import { childLines } from "./child-lines";
+import { rssMb } from "../src/bench/rss";
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +58,6 @@ const spawn = (...args: string[]) => {
 const stopAll = () => children.forEach((child) => child.kill("SIGKILL"));
 process.on("SIGINT", () => (stopAll(), process.exit(130)));
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
 
 const lines = (child: Child) => childLines(child.stdout as ReadableStream<Uint8Array>);
 const broker = spawn("broker", "--port", "0", "--sys-interval", "0");

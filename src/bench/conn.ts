@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { LatencyHistogram } from "../core/histogram";
 import { BenchClient, encodeConnect } from "./client";
 import { summarizeLatency, type BenchTarget, type CpuSummary, type LatencySummary, type Progress } from "./meter";
 import { nowUs } from "./stamp";
+import { rssKiB } from "./rss";
 
 export interface ConnOptions {
   target: BenchTarget;
@@ -30,16 +30,6 @@ export interface ConnResult {
   /** Connections the broker dropped while they were held. */
   droppedWhileHeld: number;
   generatorCpu: CpuSummary;
-}
-
-/** Reads VmRSS of a process from /proc (Linux); undefined where there is none. */
-export function rssKiB(pid: number): number | undefined {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Opens N connections (CONNECT, CONNACK), holds them, then closes them all. */

@@ -4,6 +4,11 @@
  * SUBACK, ...) is rare and goes to mqtt-packet's parser.
  */
 
+import { MALFORMED, readVariableByteInteger, type ReadCursor } from "../core/variable-byte-integer";
+
+/** Where the last variable byte integer read ended: one object for every read, no allocation per packet. */
+const cursor: ReadCursor = { pos: 0 };
+
 export const PacketType = {
   connect: 1,
   connack: 2,
@@ -36,17 +41,10 @@ export function readFrame(buf: Uint8Array, offset: number, frame: Frame): boolea
   const length = buf.length;
   if (offset + 2 > length) return false;
   const first = buf[offset]!;
-  let remaining = 0;
-  let multiplier = 1;
-  let pos = offset + 1;
-  for (let i = 0; ; i++) {
-    if (i === 4) throw new Error("malformed remaining length");
-    if (pos >= length) return false;
-    const byte = buf[pos++]!;
-    remaining += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) break;
-    multiplier *= 128;
-  }
+  const remaining = readVariableByteInteger(buf, offset + 1, length, cursor);
+  if (remaining === MALFORMED) throw new Error("malformed remaining length");
+  if (remaining < 0) return false;
+  const pos = cursor.pos;
   if (pos + remaining > length) return false;
   frame.type = first >> 4;
   frame.flags = first & 0x0f;
@@ -82,15 +80,9 @@ export function readPublish(buf: Uint8Array, frame: Frame, protocolVersion: 4 | 
 
 /** MQTT 5 properties: a variable byte integer length, then that many bytes. Returns the offset after them. */
 export function skipProperties(buf: Uint8Array, pos: number): number {
-  let propertiesLength = 0;
-  let multiplier = 1;
-  for (let i = 0; i < 4; i++) {
-    const byte = buf[pos++] ?? 0;
-    propertiesLength += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) break;
-    multiplier *= 128;
-  }
-  return pos + propertiesLength;
+  const propertiesLength = readVariableByteInteger(buf, pos, buf.length, cursor);
+  // Malformed or cut short: past the end, which every caller treats as no room.
+  return propertiesLength < 0 ? buf.length + 1 : cursor.pos + propertiesLength;
 }
 
 /** PUBACK, PUBREC, PUBREL or PUBCOMP for a message id: 4 bytes, written into `out` at `offset`. */
@@ -126,14 +118,18 @@ export function connackReceiveMaximum(buf: Uint8Array, frame: Frame): number | u
   if (pos >= frame.end) return 65535; // no properties at all
   const end = skipProperties(buf, pos);
   if (end > frame.end) return undefined;
-  while ((buf[pos++]! & 0x80) !== 0); // the properties' length
+  readVariableByteInteger(buf, pos, end, cursor); // the properties' length
+  pos = cursor.pos;
   while (pos < end) {
     const id = buf[pos++]!;
     const size = PROPERTY_SIZE[id];
     if (size === undefined) return undefined;
     if (id === RECEIVE_MAXIMUM) return pos + 2 <= end ? (buf[pos]! << 8) | buf[pos + 1]! : undefined;
     if (size > 0) pos += size;
-    else if (size === -3) while ((buf[pos++]! & 0x80) !== 0);
+    else if (size === -3) {
+      if (readVariableByteInteger(buf, pos, end, cursor) < 0) return undefined;
+      pos = cursor.pos;
+    }
     else {
       const strings = size === -2 ? 2 : 1;
       for (let i = 0; i < strings; i++) pos += 2 + ((buf[pos]! << 8) | buf[pos + 1]!);

@@ -4,6 +4,8 @@
  * buffer. MQTT.js rebuilds both for every message and writes them to the socket field by field.
  */
 
+import { encodeVariableByteInteger, variableByteIntegerLength, writeVariableByteInteger } from "./variable-byte-integer";
+
 export interface FrameProperties {
   /** MQTT 5 Response Topic (0x08). */
   responseTopic?: string;
@@ -29,7 +31,7 @@ export class Qos0PublishFrames {
       if (properties.responseTopic !== undefined) encoded.push(Buffer.of(RESPONSE_TOPIC), lengthPrefixed(Buffer.from(properties.responseTopic, "utf8")));
       if (properties.correlationData !== undefined) encoded.push(Buffer.of(CORRELATION_DATA), lengthPrefixed(properties.correlationData));
       const body = Buffer.concat(encoded);
-      parts.push(variableByteInteger(body.length), body);
+      parts.push(encodeVariableByteInteger(body.length), body);
     }
     this.variableHeader = Buffer.concat(parts);
   }
@@ -38,14 +40,14 @@ export class Qos0PublishFrames {
   packetLength(payloadLength: number): number {
     const remainingLength = this.variableHeader.length + payloadLength;
     if (remainingLength > MAX_REMAINING_LENGTH) return Infinity;
-    return 1 + remainingLengthBytes(remainingLength) + remainingLength;
+    return 1 + variableByteIntegerLength(remainingLength) + remainingLength;
   }
 
   /** One whole PUBLISH packet carrying `payload`. */
   encode(payload: Uint8Array): Buffer {
     const remainingLength = this.variableHeader.length + payload.length;
     if (remainingLength > MAX_REMAINING_LENGTH) throw new RangeError(`PUBLISH of ${remainingLength} bytes is over the protocol's limit`);
-    const packet = Buffer.allocUnsafe(1 + remainingLengthBytes(remainingLength) + remainingLength);
+    const packet = Buffer.allocUnsafe(1 + variableByteIntegerLength(remainingLength) + remainingLength);
     packet[0] = PUBLISH_QOS0;
     let offset = writeVariableByteInteger(packet, 1, remainingLength);
     offset += this.variableHeader.copy(packet, offset);
@@ -54,30 +56,10 @@ export class Qos0PublishFrames {
   }
 }
 
-function remainingLengthBytes(remainingLength: number): number {
-  return remainingLength < 0x80 ? 1 : remainingLength < 0x4000 ? 2 : remainingLength < 0x20_0000 ? 3 : 4;
-}
-
 function lengthPrefixed(bytes: Buffer): Buffer {
   if (bytes.length > 0xffff) throw new RangeError(`${bytes.length} bytes do not fit a two-byte length`);
   const out = Buffer.allocUnsafe(2 + bytes.length);
   out.writeUInt16BE(bytes.length, 0);
   bytes.copy(out, 2);
   return out;
-}
-
-function variableByteInteger(value: number): Buffer {
-  const out = Buffer.allocUnsafe(remainingLengthBytes(value));
-  writeVariableByteInteger(out, 0, value);
-  return out;
-}
-
-/** Writes `value` as an MQTT Variable Byte Integer [MQTT-1.5.5] at `offset`; returns the offset after it. */
-function writeVariableByteInteger(out: Buffer, offset: number, value: number): number {
-  do {
-    const digit = value % 128;
-    value = Math.floor(value / 128);
-    out[offset++] = value > 0 ? digit | 0x80 : digit;
-  } while (value > 0);
-  return offset;
 }

@@ -1,7 +1,7 @@
 // A few-second smoke run of `mqtt-pingpong bench`: it measures, reports and exits cleanly. The
 // figures themselves are benchmark results (npm run bench), not test assertions.
 import { describe, expect, test } from "bun:test";
-import { benchCluster } from "../../src/bench/cluster";
+import { benchCluster } from "../../scripts/lib/bench/cluster";
 import { BINARY, freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
 const json = (lines: string[]) => {

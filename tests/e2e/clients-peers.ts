@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readVariableByteInteger } from "../../src/core/variable-byte-integer";
 
 export interface TlsFiles {
   dir: string;
@@ -54,9 +55,9 @@ export async function startMqtt311Front(brokerPort: number): Promise<{ port: num
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.once("data", (first: Buffer) => {
-      let index = 1; // skip the fixed header byte, then the remaining-length varint
-      while (first[index]! & 0x80) index++;
-      const level = first[index + 1 + 6]; // 00 04 'M' 'Q' 'T' 'T' level
+      const cursor = { pos: 0 };
+      readVariableByteInteger(first, 1, first.length, cursor); // the remaining length, after the fixed header byte
+      const level = first[cursor.pos + 6]; // 00 04 'M' 'Q' 'T' 'T' level
       if (level === 5) {
         refused++;
         socket.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));

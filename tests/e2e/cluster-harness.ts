@@ -1,7 +1,9 @@
 // Redis and cluster nodes for the cluster tests: a real redis-server on a free loopback port, and
 // brokers of the compiled binary joined to it.
-import { connect, createServer } from "node:net";
 import { freePort, pingpong, Proc } from "./harness";
+import { accepts, isPortFree } from "../../scripts/lib/net";
+
+export { accepts };
 
 export interface RedisServer {
   port: number;
@@ -57,31 +59,8 @@ export async function startNode(redisUrl: string, name: string, ...extra: string
 export async function freePortRange(count: number): Promise<number> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)));
     if (free.every(Boolean)) return base;
   }
 }
 
-function isFree(port: number): Promise<boolean> {
-  return Promise.all(
-    ["127.0.0.1", "::1"].map(
-      (host) =>
-        new Promise<boolean>((resolve) => {
-          const server = createServer();
-          server.once("error", (error: NodeJS.ErrnoException) => resolve(host === "::1" && error.code !== "EADDRINUSE"));
-          server.listen({ host, port }, () => server.close(() => resolve(true)));
-        }),
-    ),
-  ).then((free) => free.every(Boolean));
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

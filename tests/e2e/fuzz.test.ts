@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import mqtt from "mqtt";
-import { describeCase, runFuzz } from "../../src/fuzz/driver";
+import { describeCase, runFuzz } from "../../scripts/lib/fuzz/driver";
 import { pingpong, rssMb, startBroker } from "./harness";
 
 const INPUTS = 20_000;

@@ -1,9 +1,12 @@
 // Runs the compiled binary and third-party peers as real processes, and waits on their output.
 import { test } from "bun:test";
-import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, waitForPort } from "../../scripts/lib/net";
+
+export { freePort, waitForPort };
+export { rssMb } from "../../src/bench/rss";
 
 export const BINARY = resolve(import.meta.dir, "../../mqtt-pingpong");
 export const IN_CI = process.env.CI === "true";
@@ -142,27 +145,6 @@ export function pingpong(...args: string[]): Proc {
   return new Proc([BINARY, ...args]);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 and ::1. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once("error", reject);
-      server.listen({ host: "127.0.0.1", port: 0 }, () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    // The broker binds ::1 as well; make sure that side is free too.
-    const v6Free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code !== "EADDRINUSE"));
-      server.listen({ host: "::1", port }, () => server.close(() => resolve(true)));
-    });
-    if (v6Free) return port;
-  }
-}
-
 /** Starts our broker on a free port and waits until it listens. */
 export async function startBroker(...extra: string[]): Promise<{ proc: Proc; port: number; url: string }> {
   const port = await freePort();
@@ -208,34 +190,3 @@ export async function startMosquitto(extraConfig = ""): Promise<{ proc: Proc; po
   return { proc, port, url: `mqtt://127.0.0.1:${port}` };
 }
 
-/** Waits until something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      Bun.connect({
-        hostname: "127.0.0.1",
-        port,
-        socket: {
-          open(socket) {
-            socket.end();
-            resolve(true);
-          },
-          connectError() {
-            resolve(false);
-          },
-          data() {},
-        },
-      }).catch(() => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await Bun.sleep(50);
-  }
-}
-
-/** Resident set size of a running process in MB, from /proc (Linux). */
-export function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
-}

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import mqttPacket from "mqtt-packet";
 import { encodeSimpleConfirmation, encodeSimplePublish, readSimplePublishes } from "../../node_modules/aedes/lib/fast-publish.js";
-import { generateCases } from "../../src/fuzz/generator";
+import { generateCases } from "../../scripts/lib/fuzz/generator";
 
 type Version = 4 | 5;
 interface Parsed {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { isUtf8 } from "node:buffer";
 import mqttPacket from "mqtt-packet";
-import { encodeVarint, FUZZ_KINDS, generateCase, generateCases, Reason, Rng, type FuzzCase } from "../../src/fuzz/generator";
+import { FUZZ_KINDS, generateCase, generateCases, Reason, Rng, type FuzzCase } from "../../scripts/lib/fuzz/generator";
+import { encodeVariableByteInteger } from "../../src/core/variable-byte-integer";
 
 /** Parses bytes as a broker would; returns the packets and the parse error, if any. */
 function parse(bytes: Buffer, version: 4 | 5 = 4): { packets: Array<Record<string, any>>; error?: string } {
@@ -58,11 +59,11 @@ describe("fuzz generator", () => {
   });
 
   test("remaining lengths encode as the spec's examples", () => {
-    expect([...encodeVarint(0)]).toEqual([0x00]);
-    expect([...encodeVarint(127)]).toEqual([0x7f]);
-    expect([...encodeVarint(128)]).toEqual([0x80, 0x01]);
-    expect([...encodeVarint(16_383)]).toEqual([0xff, 0x7f]);
-    expect([...encodeVarint(268_435_455)]).toEqual([0xff, 0xff, 0xff, 0x7f]);
+    expect([...encodeVariableByteInteger(0)]).toEqual([0x00]);
+    expect([...encodeVariableByteInteger(127)]).toEqual([0x7f]);
+    expect([...encodeVariableByteInteger(128)]).toEqual([0x80, 0x01]);
+    expect([...encodeVariableByteInteger(16_383)]).toEqual([0xff, 0x7f]);
+    expect([...encodeVariableByteInteger(268_435_455)]).toEqual([0xff, 0xff, 0xff, 0x7f]);
   });
 
   test("cases that open with CONNECT open with a valid one in their version", () => {

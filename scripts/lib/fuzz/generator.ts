@@ -1,5 +1,6 @@
 // Seeded generator of malformed MQTT: pure, so a failing input is reproduced from (seed, index) alone.
 import mqttPacket, { type Packet } from "mqtt-packet";
+import { encodeVariableByteInteger } from "../../../src/core/variable-byte-integer";
 
 /** MQTT 5.0 reason codes a broker puts in DISCONNECT (or CONNACK) when it closes a bad connection. */
 export const Reason = {
@@ -151,21 +152,9 @@ function validPacket(rng: Rng, version: 4 | 5): Buffer {
   }
 }
 
-/** MQTT's variable byte integer (remaining length). */
-export function encodeVarint(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return Buffer.from(bytes);
-}
-
 /** A packet from its first byte and body, with a correct remaining length. */
 function rawPacket(firstByte: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([firstByte]), encodeVarint(body.length), body]);
+  return Buffer.concat([Buffer.from([firstByte]), encodeVariableByteInteger(body.length), body]);
 }
 
 function utf8Field(bytes: Buffer): Buffer {
@@ -205,7 +194,7 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
     // Claims up to 256 MB and sends a little: the broker must not allocate what was claimed.
     const version = rng.pick([4, 5] as const);
     const claimed = rng.pick([268_435_455, 100_000_000, rng.int(1_000_000, 268_435_455)]);
-    const header = Buffer.concat([Buffer.from([0x30]), encodeVarint(claimed)]);
+    const header = Buffer.concat([Buffer.from([0x30]), encodeVariableByteInteger(claimed)]);
     return { version, chunks: [connectPacket(rng, version), header, rng.bytes(rng.int(0, 1024))], expect: "any" };
   },
 

@@ -2,11 +2,11 @@
  * The latency floor for `npm run bench`: a raw TCP echo server on Bun's native sockets. It answers
  * CONNECT and SUBSCRIBE just enough for the bench client to start, then sends every byte straight
  * back, so a PUBLISH returns as if a broker had delivered it: the same client, the same round trip,
- * no broker work. Run: bun src/bench/echo-floor.ts PORT
+ * no broker work. Run: bun scripts/lib/bench/echo-floor.ts PORT
  */
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port) || port <= 0) {
-  console.error("usage: bun src/bench/echo-floor.ts PORT");
+  console.error("usage: bun scripts/lib/bench/echo-floor.ts PORT");
   process.exit(2);
 }
 

@@ -1,6 +1,6 @@
 // The cluster scenario of `npm run bench`: 1, 2 and 3 `broker --cluster` processes over one local
 // redis-server, measured with the same generator (`mqtt-pingpong bench`) as the single process.
-import { createServer, connect } from "node:net";
+import { freePort, waitForPort } from "../net";
 
 export interface ClusterBenchOptions {
   /** The compiled ./mqtt-pingpong. */
@@ -29,36 +29,9 @@ interface Running {
   proc: ReturnType<typeof Bun.spawn>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (performance.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await Bun.sleep(10);
-  }
-}
-
 async function start(argv: string[], port: number): Promise<Running> {
   const proc = Bun.spawn(argv, { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
-  await waitForPort(port);
+  await waitForPort(port, { timeoutMs: 15_000 });
   return { port, proc };
 }
 

@@ -1,0 +1,63 @@
+// Ports on loopback, for the scripts and the tests: one free-port finder, one readiness check.
+import { createServer } from "node:net";
+
+/** Whether nothing listens on `port` on 127.0.0.1 and ::1 (a machine without ::1 counts as free there). */
+export async function isPortFree(port: number): Promise<boolean> {
+  const free = await Promise.all(
+    ["127.0.0.1", "::1"].map(
+      (host) =>
+        new Promise<boolean>((resolve) => {
+          const server = createServer();
+          server.once("error", (error: NodeJS.ErrnoException) => resolve(host === "::1" && error.code !== "EADDRINUSE"));
+          server.listen({ host, port }, () => server.close(() => resolve(true)));
+        }),
+    ),
+  );
+  return free.every(Boolean);
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1 and ::1 (our broker binds both for "localhost"). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen({ host: "127.0.0.1", port: 0 }, () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    if (await isPortFree(port)) return port;
+  }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(socket) {
+          socket.end();
+          resolve(true);
+        },
+        connectError: () => resolve(false),
+        data() {},
+      },
+    }).catch(() => resolve(false));
+  });
+}
+
+/**
+ * Polls until something accepts on 127.0.0.1:port and returns when it did (performance.now());
+ * throws at the deadline.
+ */
+export async function waitForPort(port: number, { timeoutMs = 10_000, pollMs = 10 } = {}): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await accepts(port)) return performance.now();
+    if (performance.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await Bun.sleep(pollMs);
+  }
+}
