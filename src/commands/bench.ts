@@ -4,6 +4,7 @@ import { runConn } from "../bench/conn";
 import type { BenchTarget, Progress } from "../bench/meter";
 import { runFlow, type FlowOptions } from "../bench/pubsub";
 import { formatConn, formatFlow, formatProgress } from "../bench/report";
+import { formatRetained, runRetained } from "../bench/retained";
 import { STAMP_BYTES } from "../bench/stamp";
 import { ExitCode } from "../core/exit-codes";
 import { UsageError } from "../core/usage-error";
@@ -11,11 +12,11 @@ import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions } from "./client-args";
 import { durationFlag, parseChoiceFlag, parseIntegerFlag, qosFlag } from "../core/flag-parsers";
 
-const SCENARIOS = ["latency", "pubsub", "conn"] as const;
+const SCENARIOS = ["latency", "pubsub", "conn", "retained"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export const benchArgs = {
-  scenario: { type: "positional", required: true, description: "latency (round trips), pubsub (throughput) or conn (idle connections)" },
+  scenario: { type: "positional", required: true, description: "latency (round trips), pubsub (throughput), conn (idle connections) or retained (one big SUBSCRIBE)" },
   ...connectionArgs,
   qos: { type: "string", alias: "q", description: "QoS of publishes and subscriptions: 0, 1 or 2", default: "0" },
   size: { type: "string", alias: "s", description: `Payload bytes (at least ${STAMP_BYTES}: publisher, sequence, send time)`, default: "16" },
@@ -30,7 +31,9 @@ export const benchArgs = {
     description:
       "Messages a publisher may have on their way (closed-loop latency: 1; otherwise 100 at QoS 0, 20 at QoS 1/2; at QoS 1/2 at most the broker's Receive Maximum, open loop too); conn: connects under way (100)",
   },
-  "broker-pid": { type: "string", description: "conn: the broker's process id, to report its memory per connection" },
+  retained: { type: "string", description: "retained: messages retained before the SUBSCRIBE", default: "20000" },
+  filters: { type: "string", description: "retained: topic filters in the one SUBSCRIBE", default: "2000" },
+  "broker-pid": { type: "string", description: "conn, retained: the broker's process id, to report its memory per connection or CPU for the SUBSCRIBE" },
   json: { type: "boolean", description: "One JSON object with the result on stdout, nothing else there" },
 } as const;
 
@@ -85,6 +88,11 @@ export default defineCommand({
     };
 
     try {
+      if (scenario === "retained") {
+        const result = await runRetained({ target, retained: count("retained", args), filters: count("filters", args), brokerPid });
+        print(`bench retained -> ${where}: one SUBSCRIBE of ${result.filters} filters over ${result.retained} retained messages`, formatRetained(result), result);
+        process.exit(result.received === result.expected ? ExitCode.ok : ExitCode.messagesLost);
+      }
       if (scenario === "conn") {
         const connections = count("connections", args, 1, 1_000_000);
         const concurrency = args.inflight === undefined ? 100 : count("inflight", args);

@@ -11,6 +11,11 @@ declare module "aedes-persistence/asyncPersistence.js" {
     storeRetained(packet: Any): Promise<void>;
     createRetainedStream(pattern: string): Readable;
     createRetainedStreamCombi(patterns: string[]): Readable;
+    /** Patched in: retained messages stored, and their payload bytes (counters, not a walk). */
+    readonly retainedCount: number;
+    readonly retainedBytes: number;
+    /** Patched in: the payload size of the message retained on `topic`, undefined when none. */
+    retainedPayloadBytes(topic: string): number | undefined;
     addSubscriptions(client: Any, subs: Any[]): Promise<void>;
     removeSubscriptions(client: Any, topics: string[]): Promise<void>;
     subscriptionsByClient(client: Any): Promise<Any[]>;
