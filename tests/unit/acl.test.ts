@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mayAccessTopic, maySubscribe, parseAcl, rulesFor } from "../../src/broker/auth/acl";
+import { mayAccessTopic, maySubscribe, parseAcl, rulesFor, substitutePattern } from "../../src/broker/auth/acl";
 import { filterCovers, filterMatchesTopic } from "../../src/broker/auth/topic-match";
 
 describe("topic filters", () => {
@@ -71,6 +71,27 @@ pattern read devices/%c/#
     expect(maySubscribe(sneaky, "users/#")).toBe(false);
     expect(maySubscribe(sneaky, "devices/+/#")).toBe(false);
     expect(rulesFor(acl, undefined, "c").grants.some((grant) => grant.filter.startsWith("users/"))).toBe(false);
+  });
+
+  test("%u and %c are filled in one pass: a user named %c with client id # gets nothing (mosquitto does the same)", () => {
+    const tricky = rulesFor(acl, "%c", "#");
+    expect(maySubscribe(tricky, "users/#")).toBe(false);
+    expect(mayAccessTopic(tricky, "users/x/y", "write")).toBe(false);
+    expect(tricky.grants.some((grant) => grant.filter.startsWith("users/"))).toBe(false);
+    expect(substitutePattern("a/%u/%c", "%c", "id")).toBeUndefined();
+    expect(substitutePattern("a/%u/%c", "u", "%u")).toBeUndefined();
+    expect(substitutePattern("a/%u/%c", "u1", "c1")).toBe("a/u1/c1");
+    expect(substitutePattern("a/%c%u", "u1", "c1")).toBe("a/c1u1");
+    expect(substitutePattern("plain/topic", undefined, "")).toBe("plain/topic");
+  });
+
+  test("a value holding +, #, /, % or NUL, or an empty one, gets nothing from a pattern rule", () => {
+    for (const bad of ["a+b", "a#", "a/b", "100%", "nul\0x", ""]) {
+      expect(substitutePattern("users/%u/#", bad, "c")).toBeUndefined();
+      expect(substitutePattern("devices/%c/#", "u", bad)).toBeUndefined();
+    }
+    expect(substitutePattern("users/%u/#", undefined, "c")).toBeUndefined();
+    expect(substitutePattern("devices/%c/#", undefined, "c")).toBe("devices/c/#");
   });
 
   test("shared subscriptions are decided on their filter", () => {

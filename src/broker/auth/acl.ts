@@ -80,12 +80,27 @@ export function rulesFor(acl: Acl, username: string | undefined, clientId: strin
   };
   for (const rule of own) add(rule.access, rule.filter);
   for (const rule of acl.patterns) {
-    // A name holding wildcards or / would widen the filter it is put into (as mosquitto, skip it).
-    if (rule.filter.includes("%u") && (username === undefined || /[+#/]/.test(username))) continue;
-    if (rule.filter.includes("%c") && /[+#/]/.test(clientId)) continue;
-    add(rule.access, rule.filter.replaceAll("%u", username ?? "").replaceAll("%c", clientId));
+    const filter = substitutePattern(rule.filter, username, clientId);
+    if (filter !== undefined) add(rule.access, filter);
   }
   return rules;
+}
+
+/** A value that would widen the filter it is put into (wildcards, levels) or be substituted again. */
+const UNSAFE_IN_PATTERN = /[+#/%\0]/;
+
+/**
+ * A pattern rule's filter with %u and %c replaced in one pass (as mosquitto does), so a value is never
+ * read as a token again; undefined when a value it needs is missing or unsafe: the rule then gives nothing.
+ */
+export function substitutePattern(filter: string, username: string | undefined, clientId: string): string | undefined {
+  let usable = true;
+  const result = filter.replace(/%[uc]/g, (token) => {
+    const value = token === "%u" ? username : clientId;
+    if (value === undefined || value === "" || UNSAFE_IN_PATTERN.test(value)) usable = false;
+    return value ?? "";
+  });
+  return usable ? result : undefined;
 }
 
 /** May the client publish to (write) or receive from (read) this topic name? */

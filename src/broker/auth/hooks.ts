@@ -1,8 +1,10 @@
-// aedes's authenticate / authorize hooks for a password file and an ACL.
+// aedes's authenticate / authorize hooks for a password file, an ACL and the identity flags: the one
+// place where the broker decides who a client is and what it may publish and read.
 import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { log } from "../../log";
 import { PASSWORD_HASH } from "./password-file";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
+import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
 
 /** Read at every check, so a reload (src/broker/setup/reload.ts) can swap `users` and `acl` in place. */
 export interface AccessControlOptions {
@@ -12,6 +14,10 @@ export interface AccessControlOptions {
   allowAnonymous: boolean;
   /** From --acl-file; without it every client may publish and subscribe to anything. */
   acl?: Acl;
+  /** --use-username-as-client-id: the user name replaces the client id, so a user has one session. */
+  useUsernameAsClientId?: boolean;
+  /** --use-identity-as-username: a TLS client's certificate CN is its user name (no password asked). */
+  useIdentityAsUsername?: boolean;
 }
 
 type Hooks = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">;
@@ -20,43 +26,12 @@ type Hooks = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorize
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-/**
- * 3.1.1 PUBLISHes the ACL refused, by their `properties` object: aedes copies a packet before routing
- * it but keeps that object, so the mark reaches authorizeForward (a 3.1.1 packet has none of its own).
- */
-const denied = new WeakSet<object>();
+/** A user name, or undefined for an anonymous client. */
+type User = string | undefined;
 
 export function accessControlHooks(options: AccessControlOptions): Hooks {
-  const usernames = new WeakMap<Client, string | undefined>();
   const hooks: Hooks = {};
-
-  if (options.users || options.acl) {
-    hooks.authenticate = (client, username, password, done) => {
-      if (!options.users) {
-        usernames.set(client, username ?? undefined);
-        return done(null, true);
-      }
-      if (username === undefined || username === null) {
-        if (options.allowAnonymous) return done(null, true);
-        log.info(`Client ${client.id} refused: no user name (not authorized).`);
-        return done(refusal(NOT_AUTHORIZED, "not authorized"), false);
-      }
-      checkPassword(options.users, username, password).then(
-        (ok) => {
-          if (ok) {
-            usernames.set(client, username);
-            return done(null, true);
-          }
-          // The password is never logged, whatever happens.
-          log.info(`Client ${client.id} refused: bad user name or password (user "${username}").`);
-          done(refusal(BAD_USERNAME_OR_PASSWORD, "bad user name or password"), false);
-        },
-        (error: Error) => done(refusal(NOT_AUTHORIZED, error.message), false),
-      );
-    };
-  }
-
-  if (!options.acl) return hooks;
+  const usernames = new WeakMap<Client, User>();
   // Keyed by the ACL they came from: after a reload swaps `options.acl` (SIGHUP), a client's next
   // publish, subscribe or delivery is checked against the new rules.
   const rulesByClient = new WeakMap<Client, { acl: Acl; rules: ClientRules }>();
@@ -67,18 +42,51 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     return found.rules;
   };
 
+  if (options.users || options.acl || options.useUsernameAsClientId || options.useIdentityAsUsername) {
+    hooks.authenticate = (client, username, password, done) => {
+      login(options, client as unknown as ConnectingClient, username ?? undefined, password).then(
+        (user) => {
+          if (user instanceof Error) return done(user, false);
+          usernames.set(client, user);
+          const refused = admit(client as unknown as ConnectingClient, user);
+          done(refused ?? null, !refused);
+        },
+        (error: Error) => done(refusal(NOT_AUTHORIZED, error.message), false),
+      );
+    };
+  }
+
+  /** After the login: the client id, then the will, which is refused now rather than dropped later. */
+  const admit = (client: ConnectingClient, user: User): AuthenticateError | undefined => {
+    if (options.useUsernameAsClientId) {
+      if (user === undefined) return refused(client, "no user name to use as client id (not authorized)", NOT_AUTHORIZED);
+      if (client._assignedClientId !== undefined) client._assignedClientId = user;
+      client.id = user;
+    }
+    const will = client._will;
+    if (!options.acl || !will) return undefined;
+    if (!mayPublish(rules(client as unknown as Client), will.topic)) return refused(client, `may not publish its will to ${will.topic} (not authorized)`, NOT_AUTHORIZED);
+    // A will may be published long after, from a store, with no client attached: it carries who set it.
+    stampWill(will, user, client.id);
+    return undefined;
+  };
+
+  if (!options.acl) return hooks;
+
+  // The decision point for every PUBLISH: a refused one goes no further (no routing, no retained
+  // store, no offline queue, nothing to Redis). A will is judged as the user who set it.
   hooks.authorizePublish = (client, packet, callback) => {
-    if (!client) return callback(null); // the broker's own messages ($SYS)
-    if (!packet.topic.startsWith("$SYS") && mayAccessTopic(rules(client), packet.topic, "write")) return callback(null);
-    log.info(`Client ${client.id} may not publish to ${packet.topic}; dropped.`);
-    if (client.version === 5) return callback(new Error("not authorized")); // aedes answers 0x87
-    // 3.1.1 has no way to say no to a PUBLISH (closing would make the client resend it forever):
-    // acknowledge it, keep it out of the retained store, and deliver it to nobody.
-    const mark = {};
-    denied.add(mark);
-    packet.properties = mark;
-    packet.retain = false;
-    callback(null);
+    const stamp = stampedIdentity(packet);
+    const allowed = stamp
+      ? mayPublish(rulesFor(options.acl!, stamp.username, stamp.clientId), packet.topic)
+      : client !== null && mayPublish(rules(client), packet.topic);
+    if (allowed) return callback(null);
+    const who = stamp ? `The will of client ${stamp.clientId}` : client ? `Client ${client.id}` : "A message with no client nor stored user";
+    log.info(`${who} may not publish to ${packet.topic}; dropped.`);
+    const error = new Error("not authorized");
+    // 3.1.1 has no way to say no to a PUBLISH (closing would make the client resend it for ever):
+    // aedes acknowledges it and drops it (patches/aedes/60-*). MQTT 5 gets 0x87.
+    callback(client && client.version !== 5 ? Object.assign(error, { drop: true }) : error);
   };
 
   hooks.authorizeSubscribe = (client, subscription, callback) => {
@@ -87,11 +95,35 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     callback(null, null); // SUBACK 0x80 (3.1.1) / 0x87 (5)
   };
 
-  hooks.authorizeForward = (client, packet) => {
-    if (packet.properties && denied.has(packet.properties)) return null;
-    return mayAccessTopic(rules(client), packet.topic, "read") ? packet : null;
-  };
+  hooks.authorizeForward = (client, packet) => (mayAccessTopic(rules(client), packet.topic, "read") ? packet : null);
   return hooks;
+}
+
+/** $SYS is the broker's own: no client writes there, whatever the rules say. */
+function mayPublish(rules: ClientRules, topic: string): boolean {
+  return !topic.startsWith("$SYS") && mayAccessTopic(rules, topic, "write");
+}
+
+/** Who the client is: its user name, undefined when anonymous, or the refusal to send it. */
+async function login(options: AccessControlOptions, client: ConnectingClient, username: User, password: Readonly<Buffer> | undefined): Promise<User | AuthenticateError> {
+  if (options.useIdentityAsUsername) {
+    // The certificate is the login, as with mosquitto's use_identity_as_username: no password asked.
+    const commonName = certificateCommonName(client.conn);
+    if (commonName !== undefined) return commonName;
+    // Other listeners: a password from the file, or anonymous if allowed; a name alone proves nothing.
+    if (!options.users) return options.allowAnonymous ? undefined : refused(client, "no client certificate (not authorized)", NOT_AUTHORIZED);
+  }
+  if (!options.users) return username;
+  if (username === undefined) return options.allowAnonymous ? undefined : refused(client, "no user name (not authorized)", NOT_AUTHORIZED);
+  if (await checkPassword(options.users, username, password)) return username;
+  // The password is never logged, whatever happens.
+  return refused(client, `bad user name or password (user "${username}")`, BAD_USERNAME_OR_PASSWORD);
+}
+
+/** Logs why a CONNECT is refused and makes its refusal: CONNACK 4 or 5 (3.1.1), 0x86 or 0x87 (5). */
+function refused(client: ConnectingClient, why: string, returnCode: number): AuthenticateError {
+  log.info(`Client ${client.id} refused: ${why}.`);
+  return refusal(returnCode, returnCode === NOT_AUTHORIZED ? "not authorized" : "bad user name or password");
 }
 
 function refusal(returnCode: number, message: string): AuthenticateError {

@@ -1,6 +1,7 @@
 // The broker's flags (citty definitions): `broker` declares them, --config reads the same names,
 // and options.ts turns their values into the broker's options.
 import { DEFAULT_PROTOCOL_LIMITS as limitDefaults } from "../protocol-options";
+import { identityArgs } from "./identity-args";
 
 /** Protocol limits (MQTT 3.1.1 and 5.0); see src/broker/protocol-options.ts. */
 export const protocolLimitArgs = {
@@ -34,6 +35,7 @@ export const accessAndListenerArgs = {
   "password-file": { type: "string", description: "user:hash lines (make them with `mqtt-pingpong passwd`); clients must log in", valueHint: "file" },
   "acl-file": { type: "string", description: "mosquitto-style access rules (user, topic, pattern)", valueHint: "file" },
   "allow-anonymous": { type: "boolean", description: "Let clients without a user name in (needed off loopback without --password-file)" },
+  ...identityArgs,
   "tls-port": { type: "string", description: "Also listen for MQTT over TLS on this port (needs --cert and --key)" },
   cert: { type: "string", description: "TLS certificate chain (PEM)", valueHint: "file" },
   key: { type: "string", description: "TLS private key (PEM)", valueHint: "file" },

@@ -16,6 +16,7 @@ import type { BrokerOptions, ListenerStarter } from "../server";
 import type { QueueLimits } from "../slow-consumers";
 import { sysPublisher } from "../sys";
 import { readAclFile, readPasswordFile, readTlsPem, tlsFilesOf } from "./files";
+import { toIdentityOptions } from "./identity-args";
 import type { BrokerArgValues } from "./flags";
 import type { ReloadTargets } from "./reload";
 
@@ -63,7 +64,8 @@ export function toReliabilityOptions(args: BrokerArgValues): ReliabilityOptions 
     throw error;
   }
   return {
-    aedes: { drainTimeout: stallTimeoutMs, ...(persistence ? { persistence } : {}) },
+    // A 5 s heartbeat: aedes sends the wills of a run that crashed within 4 heartbeats (default: 4 min).
+    aedes: { drainTimeout: stallTimeoutMs, ...(persistence ? { persistence, heartbeatInterval: 5_000 } : {}) },
     queue: { maxQueued, maxQueuedBytes, stallTimeoutMs },
     drainTimeoutMs,
     storage: target.kind === "sqlite" ? target.path : undefined,
@@ -84,10 +86,10 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   const users = passwordFile ? readPasswordFile(passwordFile) : undefined;
   const acl = aclFile ? readAclFile(aclFile) : undefined;
   const allowAnonymous = Boolean(args["allow-anonymous"]);
-  const access: AccessControlOptions = { users, allowAnonymous, acl };
+  const access: AccessControlOptions = { users, allowAnonymous, acl, ...toIdentityOptions(args) };
   // mosquitto 2's rule: without authentication, only this machine may connect.
-  if (!isLoopback(host) && !users && !allowAnonymous) {
-    throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, or --allow-anonymous to let anyone in`);
+  if (!isLoopback(host) && !users && !allowAnonymous && !access.useIdentityAsUsername) {
+    throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, --use-identity-as-username, or --allow-anonymous to let anyone in`);
   }
   const listeners: ListenerStarter[] = [];
   let tls: ReloadTargets["tls"];

@@ -1,0 +1,46 @@
+// Who a client is, for access control: the certificate's CN (--use-identity-as-username), the parts
+// of an aedes client read while it connects, and the identity a will is stored with.
+import type { TLSSocket } from "node:tls";
+
+/** What access control reads and sets on an aedes client while it connects (lib/handlers/connect.js). */
+export interface ConnectingClient {
+  id: string;
+  conn: unknown;
+  /** The CONNECT's will; aedes sets it before calling authenticate and stores it after. */
+  _will?: { topic: string } | null;
+  /** MQTT 5: the id aedes made up because the CONNECT had none; CONNACK tells it to the client. */
+  _assignedClientId?: string;
+}
+
+/** The CN of the verified client certificate of a TLS connection; undefined for any other connection. */
+export function certificateCommonName(conn: unknown): string | undefined {
+  const socket = conn as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) return undefined;
+  const commonName = socket.getPeerCertificate()?.subject?.CN;
+  // Several CNs come as an array: which one would be the user is anyone's guess, so none is.
+  return typeof commonName === "string" && commonName !== "" ? commonName : undefined;
+}
+
+/** Who a will was accepted from; kept on the will packet, so the persistence stores it with it. */
+export interface WillIdentity {
+  /** null: an anonymous client (undefined would be lost in JSON and msgpack). */
+  username: string | null;
+  clientId: string;
+}
+
+type StampedPacket = { acceptedFrom?: unknown };
+
+export function stampWill(will: object, username: string | undefined, clientId: string): void {
+  (will as StampedPacket).acceptedFrom = { username: username ?? null, clientId } satisfies WillIdentity;
+}
+
+/**
+ * The identity a packet was stamped with (wills only: a PUBLISH from the wire never carries one);
+ * read from a store, so its shape is checked.
+ */
+export function stampedIdentity(packet: object): { username: string | undefined; clientId: string } | undefined {
+  const stamp = (packet as StampedPacket).acceptedFrom as Partial<WillIdentity> | undefined;
+  if (stamp === null || typeof stamp !== "object" || typeof stamp.clientId !== "string") return undefined;
+  if (stamp.username !== null && typeof stamp.username !== "string") return undefined;
+  return { username: stamp.username ?? undefined, clientId: stamp.clientId };
+}
