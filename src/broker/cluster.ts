@@ -10,6 +10,7 @@ import aedesPersistenceRedis from "aedes-persistence-redis";
 import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core/cluster";
 import { log } from "../log";
 import { setClusterView, type ClusterView } from "./cluster-view";
+import { ReasonCode } from "../core/reason-codes";
 
 export interface ClusterOptions {
   /** redis://host:port[/db] (rediss:// for TLS). */
@@ -49,7 +50,6 @@ const REDIS_RETRY_MS = 250;
 /** How long a shutdown waits for the broker to close while Redis is away. */
 const SHUTDOWN_WITHOUT_REDIS_MS = 1_000;
 /** MQTT 5 DISCONNECT reason 0x89, "Server busy": the node cannot serve until Redis is back. */
-const SERVER_BUSY = 0x89;
 
 export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   const redis = parseRedisUrl(options.redisUrl);
@@ -126,7 +126,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     // aedes 2 has these at run time; its typings lack them.
     const clients = (broker as unknown as { clients: Record<string, DisconnectableClient> }).clients;
     for (const client of Object.values(clients)) {
-      client.disconnect({ reasonCode: SERVER_BUSY }, () => {});
+      client.disconnect({ reasonCode: ReasonCode.serverBusy }, () => {});
       // aedes finishes a close only after its Redis writes; end the socket now so the client knows.
       setImmediate(() => client.conn.end());
     }

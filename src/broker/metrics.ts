@@ -115,6 +115,32 @@ export class BrokerMetrics {
   }
 }
 
+/**
+ * Every counter, once: its Prometheus name, type and help, and its mosquitto-style $SYS topic where
+ * mosquitto has one. GET /metrics and the $SYS publisher both read this list.
+ */
+export const METRICS: ReadonlyArray<{
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  read: (sample: MetricsSample) => number;
+  sysTopic?: string;
+  sysText?: (sample: MetricsSample) => string;
+}> = [
+  { name: "uptime_seconds", type: "gauge", help: "Seconds since the broker started.", read: (s) => s.uptimeSec, sysTopic: "$SYS/broker/uptime", sysText: (s) => `${s.uptimeSec} seconds` },
+  { name: "clients_connected", type: "gauge", help: "Clients connected now.", read: (s) => s.clientsConnected, sysTopic: "$SYS/broker/clients/connected" },
+  { name: "clients_total", type: "counter", help: "Client connections accepted since start.", read: (s) => s.clientsTotal, sysTopic: "$SYS/broker/clients/total" },
+  { name: "subscriptions", type: "gauge", help: "Subscriptions of the connected clients.", read: (s) => s.subscriptions, sysTopic: "$SYS/broker/subscriptions/count" },
+  { name: "messages_received_total", type: "counter", help: "PUBLISH packets received from clients.", read: (s) => s.messagesReceived, sysTopic: "$SYS/broker/messages/received" },
+  { name: "messages_sent_total", type: "counter", help: "PUBLISH packets sent to clients.", read: (s) => s.messagesSent, sysTopic: "$SYS/broker/messages/sent" },
+  { name: "bytes_received_total", type: "counter", help: "Bytes received on MQTT connections.", read: (s) => s.bytesReceived, sysTopic: "$SYS/broker/bytes/received" },
+  { name: "bytes_sent_total", type: "counter", help: "Bytes sent on MQTT connections.", read: (s) => s.bytesSent, sysTopic: "$SYS/broker/bytes/sent" },
+  { name: "bytes_queued", type: "gauge", help: "Bytes written to MQTT connections and not yet taken by the kernel.", read: (s) => s.bytesQueued },
+  { name: "retained_messages", type: "gauge", help: "Retained messages stored.", read: (s) => s.retainedMessages, sysTopic: "$SYS/broker/retained messages/count" },
+  { name: "memory_rss_bytes", type: "gauge", help: "Resident set size of the process.", read: (s) => s.memoryRssBytes, sysTopic: "$SYS/broker/memory/rss" },
+  { name: "memory_heap_used_bytes", type: "gauge", help: "JavaScript heap in use.", read: (s) => s.memoryHeapUsedBytes, sysTopic: "$SYS/broker/heap/current" },
+];
+
 /** The Prometheus text exposition format (version 0.0.4) of one sample. */
 export function formatPrometheus(sample: MetricsSample): string {
   const lines: string[] = [];
@@ -122,18 +148,7 @@ export function formatPrometheus(sample: MetricsSample): string {
     lines.push(`# HELP mqtt_pingpong_${name} ${help}`, `# TYPE mqtt_pingpong_${name} ${type}`, `mqtt_pingpong_${name} ${value}`);
   };
   lines.push("# HELP mqtt_pingpong_info The broker's version.", "# TYPE mqtt_pingpong_info gauge", `mqtt_pingpong_info{version="${sample.version}"} 1`);
-  metric("uptime_seconds", "gauge", "Seconds since the broker started.", sample.uptimeSec);
-  metric("clients_connected", "gauge", "Clients connected now.", sample.clientsConnected);
-  metric("clients_total", "counter", "Client connections accepted since start.", sample.clientsTotal);
-  metric("subscriptions", "gauge", "Subscriptions of the connected clients.", sample.subscriptions);
-  metric("messages_received_total", "counter", "PUBLISH packets received from clients.", sample.messagesReceived);
-  metric("messages_sent_total", "counter", "PUBLISH packets sent to clients.", sample.messagesSent);
-  metric("bytes_received_total", "counter", "Bytes received on MQTT connections.", sample.bytesReceived);
-  metric("bytes_sent_total", "counter", "Bytes sent on MQTT connections.", sample.bytesSent);
-  metric("bytes_queued", "gauge", "Bytes written to MQTT connections and not yet taken by the kernel.", sample.bytesQueued);
-  metric("retained_messages", "gauge", "Retained messages stored.", sample.retainedMessages);
-  metric("memory_rss_bytes", "gauge", "Resident set size of the process.", sample.memoryRssBytes);
-  metric("memory_heap_used_bytes", "gauge", "JavaScript heap in use.", sample.memoryHeapUsedBytes);
+  for (const { name, type, help, read } of METRICS) metric(name, type, help, read(sample));
   if (sample.cluster) {
     const { nodeId, nodes, redisUp } = sample.cluster;
     lines.push("# HELP mqtt_pingpong_cluster_node_info This node's id in the cluster.", "# TYPE mqtt_pingpong_cluster_node_info gauge", `mqtt_pingpong_cluster_node_info{node="${nodeId}"} 1`);

@@ -3,13 +3,8 @@ import { isUtf8 } from "node:buffer";
 import type { Client } from "aedes";
 import mqttPacket from "mqtt-packet";
 import type { DrainState } from "./drain";
+import { ReasonCode } from "../core/reason-codes";
 
-/** MQTT 5.0 DISCONNECT reason codes the guard sends (spec §3.14.2.1). */
-export const DisconnectReason = {
-  malformedPacket: 0x81,
-  protocolError: 0x82,
-  topicNameInvalid: 0x90,
-} as const;
 
 /** The parts of aedes's Client (and its mqtt-packet parser) the guard reaches into. */
 interface GuardedClient {
@@ -138,32 +133,32 @@ function sayWhy(this: GuardedClient, error: Error): void {
 }
 
 function violation(client: GuardedClient, packet: PacketLike, parser: ParserInternals): { reasonCode: number; message: string } | undefined {
-  if (parser.badString) return { reasonCode: DisconnectReason.malformedPacket, message: parser.badString };
+  if (parser.badString) return { reasonCode: ReasonCode.malformedPacket, message: parser.badString };
   if (packet.cmd === "connect") {
-    if (client.connected || client.connecting) return { reasonCode: DisconnectReason.protocolError, message: "second CONNECT" };
+    if (client.connected || client.connecting) return { reasonCode: ReasonCode.protocolError, message: "second CONNECT" };
     return undefined;
   }
   if (packet.messageId === 0 && (packet.cmd !== "publish" || (packet.qos ?? 0) > 0)) {
-    return { reasonCode: DisconnectReason.protocolError, message: `${packet.cmd} with packet identifier 0` };
+    return { reasonCode: ReasonCode.protocolError, message: `${packet.cmd} with packet identifier 0` };
   }
   // [MQTT-3.8.3-2], [MQTT-3.10.3-2]: at least one topic filter.
   if ((packet.cmd === "subscribe" && !packet.subscriptions?.length) || (packet.cmd === "unsubscribe" && !packet.unsubscriptions?.length)) {
-    return { reasonCode: DisconnectReason.protocolError, message: `${packet.cmd} without a topic filter` };
+    return { reasonCode: ReasonCode.protocolError, message: `${packet.cmd} without a topic filter` };
   }
   if (packet.cmd === "publish" && typeof packet.topic === "string") {
     if (packet.topic.length === 0 && packet.properties?.topicAlias === undefined) {
-      return { reasonCode: DisconnectReason.protocolError, message: "PUBLISH with an empty topic name" };
+      return { reasonCode: ReasonCode.protocolError, message: "PUBLISH with an empty topic name" };
     }
-    if (/[+#]/.test(packet.topic)) return { reasonCode: DisconnectReason.topicNameInvalid, message: `wildcard in PUBLISH topic "${packet.topic}"` };
+    if (/[+#]/.test(packet.topic)) return { reasonCode: ReasonCode.topicNameInvalid, message: `wildcard in PUBLISH topic "${packet.topic}"` };
   }
   return undefined;
 }
 
 /** Parser errors mean a malformed packet; aedes's own checks name the topic rules. */
 function reasonCodeFor(error: Error): number {
-  if (/is not allowed in PUBLISH/.test(error.message)) return DisconnectReason.topicNameInvalid;
-  if (/empty topic|Invalid protocol/.test(error.message)) return DisconnectReason.protocolError;
-  return DisconnectReason.malformedPacket;
+  if (/is not allowed in PUBLISH/.test(error.message)) return ReasonCode.topicNameInvalid;
+  if (/empty topic|Invalid protocol/.test(error.message)) return ReasonCode.protocolError;
+  return ReasonCode.malformedPacket;
 }
 
 function reject(client: GuardedClient, reasonCode: number, message: string): void {

@@ -1,6 +1,7 @@
 // --max-queued: what the broker does for a subscriber that cannot keep up, so its memory stays bounded.
 import type { Aedes, Client } from "aedes";
 import { log } from "../log";
+import { ReasonCode } from "../core/reason-codes";
 
 export interface QueueLimits {
   /** Messages waiting for one client (to be written, or for room in its receive window); 0: no limit. */
@@ -45,7 +46,6 @@ interface QueuedClient {
   disconnect(options: { reasonCode: number }, done?: () => void): void;
 }
 
-const QUOTA_EXCEEDED = 0x97;
 const RECHECK_MS = 5;
 
 /**
@@ -108,7 +108,7 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
     if (held.length === 0) return;
     if (performance.now() - held[0]![2] > limits.stallTimeoutMs && !client.closed) {
       events.stalled(client.id ?? "?", queued());
-      client.disconnect({ reasonCode: QUOTA_EXCEEDED });
+      client.disconnect({ reasonCode: ReasonCode.quotaExceeded });
     }
     timer = setTimeout(release, RECHECK_MS);
   }

@@ -2,27 +2,16 @@
 // in a cluster, $SYS/<node-id>/broker/... and $SYS/broker/cluster/nodes.
 import type { Aedes } from "aedes";
 import { log } from "../log";
-import type { BrokerMetrics, MetricsSample } from "./metrics";
+import { METRICS, type BrokerMetrics, type MetricsSample } from "./metrics";
 
 /** A cluster's node list, the same from every node, so one retained topic serves them all. */
 const CLUSTER_NODES_TOPIC = "$SYS/broker/cluster/nodes";
 
-/** Topic -> how to read it off a sample. */
+/** Topic -> how to read it off a sample: the version, then every counter that has a $SYS topic. */
 const SYS_TOPICS: Array<[string, (sample: MetricsSample) => string | number]> = [
   ["$SYS/broker/version", (s) => `mqtt-pingpong version ${s.version}`],
-  ["$SYS/broker/uptime", (s) => `${s.uptimeSec} seconds`],
-  ["$SYS/broker/clients/connected", (s) => s.clientsConnected],
-  ["$SYS/broker/clients/total", (s) => s.clientsTotal],
-  ["$SYS/broker/subscriptions/count", (s) => s.subscriptions],
-  ["$SYS/broker/messages/received", (s) => s.messagesReceived],
-  ["$SYS/broker/messages/sent", (s) => s.messagesSent],
-  ["$SYS/broker/bytes/received", (s) => s.bytesReceived],
-  ["$SYS/broker/bytes/sent", (s) => s.bytesSent],
-  ["$SYS/broker/retained messages/count", (s) => s.retainedMessages],
-  ["$SYS/broker/heap/current", (s) => s.memoryHeapUsedBytes],
-  ["$SYS/broker/memory/rss", (s) => s.memoryRssBytes],
+  ...METRICS.filter((metric) => metric.sysTopic).map(({ sysTopic, sysText, read }): [string, (sample: MetricsSample) => string | number] => [sysTopic!, sysText ?? read]),
 ];
-
 /** For BrokerOptions.services: publishes now, then every `intervalMs`, until closed. */
 export function sysPublisher(metrics: BrokerMetrics, intervalMs: number) {
   return (aedes: Aedes): { close(): void } => {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import WebSocket from "ws";
 import { log } from "../log";
+import { ConnackReturnCode, ReasonCode } from "../core/reason-codes";
 
 /** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
 export interface ConnectionOptions {
@@ -80,7 +81,7 @@ export function describeTarget(url: string): string {
 
 /** 3.1.1 CONNACK code 1 / MQTT 5 reason 0x84: the broker does not speak this protocol version. */
 function isProtocolRefusal(error: Error & { code?: unknown }): boolean {
-  return error.code === 1 || error.code === 0x84;
+  return error.code === ConnackReturnCode.unacceptableProtocolVersion || error.code === ReasonCode.unsupportedProtocolVersion;
 }
 
 /** A TLS verification failure: the same certificate fails again, so retrying cannot help. */
@@ -226,7 +227,6 @@ function withoutProperties(extra: IClientOptions | undefined): IClientOptions | 
 }
 
 /** MQTT 5 DISCONNECT reason 0x8E: a new connection with this client id replaced us [MQTT-3.1.4-3]. */
-const SESSION_TAKEN_OVER = 0x8e;
 
 function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5, options: ConnectionOptions): Connection {
   let ending = false;
@@ -242,7 +242,7 @@ function wrap(client: MqttClient, timing: ConnectTiming, target: string, protoco
   client.on("disconnect", (packet) => {
     const code = packet.reasonCode ?? 0;
     serverDisconnectReason =
-      code === SESSION_TAKEN_OVER
+      code === ReasonCode.sessionTakenOver
         ? `another client connected with the same client id "${options.clientId}" and took this session over`
         : `the broker sent DISCONNECT (reason 0x${code.toString(16).padStart(2, "0")}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
   });

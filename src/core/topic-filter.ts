@@ -12,7 +12,7 @@ export function filterProblem(filter: string): string | undefined {
   return undefined;
 }
 
-/** Whether a topic matches a filter: + one level, # this level and all below; $-topics need a literal first level. */
+/** Whether a topic matches a filter: + one level, # this level and all below; $-topics need a literal first level [MQTT-4.7.2-1]. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
   const filterLevels = filter.split("/");
@@ -24,4 +24,24 @@ export function topicMatches(filter: string, topic: string): boolean {
     if (level !== "+" && level !== topicLevels[index]) return false;
   }
   return filterLevels.length === topicLevels.length;
+}
+
+/**
+ * Whether every topic that `inner` matches is also matched by `outer`, so a subscription to `inner`
+ * can only ever receive what `outer` allows: `a/#` covers `a/+/b`; `a/+` does not cover `a/#`.
+ */
+export function filterCovers(outer: string, inner: string): boolean {
+  const outerLevels = outer.split("/");
+  const innerLevels = inner.split("/");
+  if (inner.startsWith("$") && (outer.startsWith("+") || outer.startsWith("#"))) return false;
+  for (let i = 0; i < outerLevels.length; i++) {
+    const level = outerLevels[i]!;
+    if (level === "#") return true;
+    if (i >= innerLevels.length) return false;
+    const innerLevel = innerLevels[i]!;
+    if (innerLevel === "#") return false;
+    if (level === "+") continue;
+    if (innerLevel !== level) return false;
+  }
+  return outerLevels.length === innerLevels.length;
 }

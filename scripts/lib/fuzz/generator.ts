@@ -1,14 +1,8 @@
 // Seeded generator of malformed MQTT: pure, so a failing input is reproduced from (seed, index) alone.
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { encodeVariableByteInteger } from "../../../src/core/variable-byte-integer";
+import { ReasonCode } from "../../../src/core/reason-codes";
 
-/** MQTT 5.0 reason codes a broker puts in DISCONNECT (or CONNACK) when it closes a bad connection. */
-export const Reason = {
-  malformedPacket: 0x81,
-  protocolError: 0x82,
-  unsupportedProtocolVersion: 0x84,
-  topicNameInvalid: 0x90,
-} as const;
 
 export const FUZZ_KINDS = [
   "random-bytes",
@@ -203,18 +197,18 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
     const first = rng.pick([0x10, 0x30, 0x82, 0xc0]);
     const garbage = Buffer.from([first, 0xff, 0xff, 0xff, 0xff, rng.int(0, 0x7f)]);
     if (first === 0x10 || rng.chance(0.5)) return { chunks: [garbage], expect: "close" };
-    return connectedWith(rng, () => garbage, Reason.malformedPacket);
+    return connectedWith(rng, () => garbage, ReasonCode.malformedPacket);
   },
 
   "invalid-utf8-topic": (rng) =>
-    connectedWith(rng, (v) => publishWithRawTopic(Buffer.concat([Buffer.from("fuzz/"), rng.pick(INVALID_UTF8)]), v), Reason.malformedPacket),
+    connectedWith(rng, (v) => publishWithRawTopic(Buffer.concat([Buffer.from("fuzz/"), rng.pick(INVALID_UTF8)]), v), ReasonCode.malformedPacket),
 
-  "nul-in-topic": (rng) => connectedWith(rng, (v) => publishWithRawTopic(Buffer.from(`fuzz/a\0${rng.int(0, 9)}`), v), Reason.malformedPacket),
+  "nul-in-topic": (rng) => connectedWith(rng, (v) => publishWithRawTopic(Buffer.from(`fuzz/a\0${rng.int(0, 9)}`), v), ReasonCode.malformedPacket),
 
   "wildcard-in-publish-topic": (rng) =>
-    connectedWith(rng, (v) => publishWithRawTopic(Buffer.from(rng.pick(["fuzz/+", "fuzz/#", "#", "+/x", "fuzz/a+b/#"])), v), Reason.topicNameInvalid),
+    connectedWith(rng, (v) => publishWithRawTopic(Buffer.from(rng.pick(["fuzz/+", "fuzz/#", "#", "+/x", "fuzz/a+b/#"])), v), ReasonCode.topicNameInvalid),
 
-  "empty-publish-topic": (rng) => connectedWith(rng, (v) => publishWithRawTopic(Buffer.alloc(0), v), Reason.protocolError),
+  "empty-publish-topic": (rng) => connectedWith(rng, (v) => publishWithRawTopic(Buffer.alloc(0), v), ReasonCode.protocolError),
 
   "reserved-bits"(rng) {
     // Fixed-header flags that the spec fixes: SUBSCRIBE, UNSUBSCRIBE and PUBREL must have 0b0010, the rest 0.
@@ -227,11 +221,11 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
       () => rawPacket(0xe0 | rng.int(1, 15), Buffer.alloc(0)),
       () => rawPacket(0x40 | rng.int(1, 15), messageId),
     ];
-    return connectedWith(rng, rng.pick(variants), Reason.malformedPacket);
+    return connectedWith(rng, rng.pick(variants), ReasonCode.malformedPacket);
   },
 
   "qos-3": (rng) =>
-    connectedWith(rng, (v) => rawPacket(0x36 | rng.pick([0, 1, 8, 9]), Buffer.concat([utf8Field(Buffer.from("fuzz/q")), Buffer.from([0, 1]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0), Buffer.from("x")])), Reason.malformedPacket),
+    connectedWith(rng, (v) => rawPacket(0x36 | rng.pick([0, 1, 8, 9]), Buffer.concat([utf8Field(Buffer.from("fuzz/q")), Buffer.from([0, 1]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0), Buffer.from("x")])), ReasonCode.malformedPacket),
 
   "packet-id-0"(rng) {
     const variants: Array<(v: 4 | 5) => Buffer> = [
@@ -240,7 +234,7 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
       (v) => rawPacket(0x82, Buffer.concat([Buffer.from([0, 0]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0), utf8Field(Buffer.from("fuzz/id0")), Buffer.from([0])])),
       (v) => rawPacket(0xa2, Buffer.concat([Buffer.from([0, 0]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0), utf8Field(Buffer.from("fuzz/id0"))])),
     ];
-    return connectedWith(rng, rng.pick(variants), Reason.protocolError);
+    return connectedWith(rng, rng.pick(variants), ReasonCode.protocolError);
   },
 
   "packet-before-connect"(rng) {
@@ -251,12 +245,12 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
   "second-connect"(rng) {
     const version = rng.pick([4, 5] as const);
     // [MQTT-3.1.0-2]: a second CONNECT is a Protocol Error.
-    return { version, chunks: [connectPacket(rng, version), connectPacket(rng, version)], expect: "close", reasonCode: version === 5 ? Reason.protocolError : undefined, reasonIn: "disconnect" };
+    return { version, chunks: [connectPacket(rng, version), connectPacket(rng, version)], expect: "close", reasonCode: version === 5 ? ReasonCode.protocolError : undefined, reasonIn: "disconnect" };
   },
 
   "unknown-packet-type"(rng) {
     // Type 0 is reserved in every version; 15 (AUTH) does not exist in 3.1.1.
-    return connectedWith(rng, (v) => rawPacket(((v === 4 ? rng.pick([0, 15]) : 0) << 4) | rng.int(0, 15), rng.bytes(rng.int(0, 8))), Reason.malformedPacket);
+    return connectedWith(rng, (v) => rawPacket(((v === 4 ? rng.pick([0, 15]) : 0) << 4) | rng.int(0, 15), rng.bytes(rng.int(0, 8))), ReasonCode.malformedPacket);
   },
 
   "bad-protocol-version"(rng) {
@@ -277,7 +271,7 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
 
   "empty-subscribe"(rng) {
     // [MQTT-3.8.3-2]: a SUBSCRIBE must carry at least one topic filter.
-    return connectedWith(rng, (v) => rawPacket(0x82, Buffer.concat([Buffer.from([0, 7]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0)])), Reason.protocolError);
+    return connectedWith(rng, (v) => rawPacket(0x82, Buffer.concat([Buffer.from([0, 7]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0)])), ReasonCode.protocolError);
   },
 
   "mutated-valid"(rng) {

@@ -1,5 +1,5 @@
 // mosquitto-style ACL files: parsing and the access decision; pure, no I/O.
-import { filterCovers, filterMatchesTopic } from "./topic-match";
+import { filterCovers, topicMatches } from "../../core/topic-filter";
 
 export type Access = "read" | "write" | "readwrite" | "deny";
 
@@ -105,8 +105,8 @@ export function substitutePattern(filter: string, username: string | undefined, 
 
 /** May the client publish to (write) or receive from (read) this topic name? */
 export function mayAccessTopic(rules: ClientRules, topic: string, access: "read" | "write"): boolean {
-  if (rules.denies.some((filter) => filterMatchesTopic(filter, topic))) return false;
-  return rules.grants.some((grant) => grant[access] && filterMatchesTopic(grant.filter, topic));
+  if (rules.denies.some((filter) => topicMatches(filter, topic))) return false;
+  return rules.grants.some((grant) => grant[access] && topicMatches(grant.filter, topic));
 }
 
 /**
