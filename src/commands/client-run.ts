@@ -2,6 +2,7 @@ import { ConnectionError, type Connection, type FailoverEvent } from "../clients
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
 import { log } from "../log";
+import { onShutdownSignal } from "./common-args";
 
 /** Runs a client role's start; a connection that cannot be made ends the process with status 3. */
 export async function exitOnConnectionError<T>(start: () => Promise<T>): Promise<T> {
@@ -31,4 +32,31 @@ export function logFailover(connection: Connection, detail?: (event: FailoverEve
     if (event.kind === "lost") log.warn(`${event.reason[0]!.toUpperCase()}${event.reason.slice(1)}; reconnecting${more}.`);
     else log.info(`Reconnected to ${event.target} after ${formatMs(event.downMs)}${more}.`);
   });
+}
+
+/** How a client command ends; the defaults are what echo and pub do. */
+export interface ClientEnding {
+  /** The connection was lost for good; default: its one line, then exit status 3. */
+  lost?(reason: string): void | Promise<void>;
+  /** The first Ctrl-C or SIGTERM; default: close the role, then exit status 0. null: the command handles signals itself. */
+  stop?: (() => void | Promise<void>) | null;
+}
+
+/** Ends a running client role on a lost connection or a signal, as every client command does. */
+export function endOnLostOrSignal(role: { connection: Connection; close?(): Promise<void> }, ending: ClientEnding = {}): void {
+  role.connection.onLost(
+    ending.lost ??
+      ((reason) => {
+        log.error(reason);
+        process.exit(ExitCode.connection);
+      }),
+  );
+  if (ending.stop === null) return;
+  onShutdownSignal(
+    ending.stop ??
+      (async () => {
+        await role.close?.();
+        process.exit(ExitCode.ok);
+      }),
+  );
 }

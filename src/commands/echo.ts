@@ -1,12 +1,10 @@
 import { defineCommand } from "citty";
 import { startEcho, type EchoOptions } from "../clients/echo";
-import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { echoJson } from "../core/message-format";
-import { log, logToStderrOnly, setLogLevel } from "../log";
+import { logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
-import { onShutdownSignal } from "./common-args";
-import { exitOnConnectionError, logFailover } from "./client-run";
+import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
 import { qosFlag, topicFlag } from "../core/flag-parsers";
 
 export const echoArgs = {
@@ -36,13 +34,6 @@ export default defineCommand({
     };
     const echo = await exitOnConnectionError(() => startEcho(options));
     logFailover(echo.connection);
-    echo.connection.onLost((reason) => {
-      log.error(reason);
-      process.exit(ExitCode.connection);
-    });
-    onShutdownSignal(async () => {
-      await echo.close();
-      process.exit(ExitCode.ok);
-    });
+    endOnLostOrSignal(echo);
   },
 });

@@ -8,8 +8,7 @@ import { formatGap, gapTotals, PingGaps } from "../core/ping-gaps";
 import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
-import { exitOnConnectionError, logFailover } from "./client-run";
-import { onShutdownSignal } from "./common-args";
+import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
 import { durationFlag, parseIntegerFlag, qosFlag, topicFlag } from "../core/flag-parsers";
 
 /** ping's own flags, without the connection flags (so `all` can reuse them). */
@@ -151,14 +150,16 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
   };
   const statusOf = (summary: PingSummary) => (summary.received < summary.transmitted ? ExitCode.probesLost : ExitCode.ok);
 
-  ping.connection.onLost(async (reason) => {
-    log.error(reason);
-    const summary = await ping.stop();
-    await report(summary, ExitCode.connection);
-  });
-  onShutdownSignal(async () => {
-    const summary = await ping.stop();
-    await report(summary, statusOf(summary));
+  endOnLostOrSignal(ping, {
+    lost: async (reason) => {
+      log.error(reason);
+      const summary = await ping.stop();
+      await report(summary, ExitCode.connection);
+    },
+    stop: async () => {
+      const summary = await ping.stop();
+      await report(summary, statusOf(summary));
+    },
   });
   const summary = await ping.finished;
   await ping.stop();

@@ -7,8 +7,7 @@ import { LineSplitter, parseUserProperties, PropertyError } from "../core/publis
 import { UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
-import { exitOnConnectionError, logFailover } from "./client-run";
-import { onShutdownSignal } from "./common-args";
+import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
 import { durationFlag, parseIntegerFlag, qosFlag, topicFlag } from "../core/flag-parsers";
 import { readFlagFile } from "../flag-file";
 
@@ -131,14 +130,7 @@ export default defineCommand({
     log.debug(`connected to ${pub.connection.target} with MQTT ${pub.connection.protocolVersion === 5 ? "5" : "3.1.1"}`);
     if (options.properties && pub.connection.protocolVersion !== 5) log.warn("MQTT 5 properties are left out under MQTT 3.1.1.");
     logFailover(pub.connection);
-    pub.connection.onLost((reason) => {
-      log.error(reason);
-      process.exit(ExitCode.connection);
-    });
-    onShutdownSignal(async () => {
-      await pub.close();
-      process.exit(ExitCode.ok);
-    });
+    endOnLostOrSignal(pub);
 
     let messages: AsyncIterable<Buffer> | Iterable<Buffer>;
     if (source === "stdin-line") messages = stdinLines(process.stdin);

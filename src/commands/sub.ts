@@ -8,7 +8,7 @@ import { filterProblem, topicMatches } from "../core/topic-filter";
 import { UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
-import { exitOnConnectionError, logFailover } from "./client-run";
+import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
 import { onShutdownSignal } from "./common-args";
 import { durationFlag, parseIntegerFlag, qosFlag } from "../core/flag-parsers";
 
@@ -142,10 +142,13 @@ export default defineCommand({
     if (timeoutMs !== undefined) setTimeout(timedOut, timeoutMs);
     armIdleTimer();
     logFailover(sub.connection);
-    sub.connection.onLost((reason) => {
-      if (exiting) return;
-      log.error(reason);
-      void flushStdout().then(() => process.exit(ExitCode.connection));
+    endOnLostOrSignal(sub, {
+      lost: (reason) => {
+        if (exiting) return;
+        log.error(reason);
+        void flushStdout().then(() => process.exit(ExitCode.connection));
+      },
+      stop: null, // set above, before the connection is up
     });
   },
 });
