@@ -16,7 +16,7 @@ const SCENARIOS = ["latency", "pubsub", "conn", "retained"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export const benchArgs = {
-  scenario: { type: "positional", required: true, description: "latency (round trips), pubsub (throughput), conn (idle connections) or retained (one big SUBSCRIBE)" },
+  scenario: { type: "positional", required: true, description: "latency (round trips), pubsub (throughput), conn (idle connections) or retained (one big SUBSCRIBE)", valueHint: SCENARIOS.join("|") },
   ...connectionArgs,
   qos: { type: "string", alias: "q", description: "QoS of publishes and subscriptions: 0, 1 or 2", default: "0" },
   size: { type: "string", alias: "s", description: `Payload bytes (at least ${STAMP_BYTES}: publisher, sequence, send time)`, default: "16" },

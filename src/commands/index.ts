@@ -11,4 +11,5 @@ export const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   cluster: () => import("./cluster").then((m) => m.default),
   pub: () => import("./pub").then((m) => m.default),
   sub: () => import("./sub").then((m) => m.default),
+  completion: () => import("./completion").then((m) => m.default),
 };

@@ -7,7 +7,7 @@ import { parseChoiceFlag } from "../core/flag-parsers";
 
 export const passwdArgs = {
   // Checked in run, so a missing one is a usage error (exit 2) like every other.
-  file: { type: "positional", description: "The password file (made when missing, mode 0600)", required: false },
+  file: { type: "positional", description: "The password file (made when missing, mode 0600)", required: false, valueHint: "file" },
   user: { type: "positional", description: "The user to add, update or delete", required: false },
   password: { type: "positional", description: "With -b: the password", required: false },
   batch: { type: "boolean", alias: "b", description: "Take the password from the command line (for scripts)" },
