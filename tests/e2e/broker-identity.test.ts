@@ -1,0 +1,126 @@
+// Who a client is: the user name as client id (no session takeover), the certificate's CN as user
+// name (a certificate as the only login), %u/%c patterns that a name cannot widen, and $SYS client ids.
+import { beforeAll, describe, expect } from "bun:test";
+import { makeTlsFiles, type TlsFiles } from "./clients-peers";
+import { freePort, hasProgram, Proc, pingpong, startBroker, testWithPrograms } from "./harness";
+import { authFiles, mosquittoAs, subscribedAs } from "./acl-setup";
+
+let tlsFiles: TlsFiles;
+beforeAll(() => {
+  if (hasProgram("openssl")) tlsFiles = makeTlsFiles();
+});
+
+describe("--use-username-as-client-id", () => {
+  testWithPrograms(["mosquitto_pub", "mosquitto_sub"], "bob connecting with alice's client id gets his own session, not alice's queued messages", async () => {
+    const files = await authFiles(["alice", "bob", "carol"], "user alice\ntopic readwrite alice/#\nuser bob\ntopic readwrite bob/#\nuser carol\ntopic readwrite #\n");
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--acl-file", files.acl, "--use-username-as-client-id");
+    // alice's persistent session, whatever id her client sends, is "alice".
+    const first = await subscribedAs(broker, port, "311", "alice", "alice/#", "-i", "whatever", "-c", "-q", "1");
+    await broker.waitFor(/Client alice subscribed to alice\/# \(/);
+    first.kill("SIGTERM");
+    await first.waitExit();
+    await broker.waitFor(/Client alice disconnected/);
+    // Publishers are carol: a second connection of bob's would take over his session (one per user).
+    const queued = mosquittoAs("mosquitto_pub", port, "311", "carol", "-t", "alice/inbox", "-m", "for alice only", "-q", "1");
+    expect(await queued.waitExit()).toBe(0);
+    // bob asks for alice's id and her session: he is "bob", with a session of his own.
+    const bob = await subscribedAs(broker, port, "311", "bob", "bob/#", "-i", "alice", "-c", "-q", "1", "-v", "-C", "1", "-W", "15");
+    await broker.waitFor(/Client bob subscribed to bob\/# \(/);
+    const marker = mosquittoAs("mosquitto_pub", port, "311", "carol", "-t", "bob/marker", "-m", "marker", "-q", "1");
+    expect(await marker.waitExit()).toBe(0);
+    expect(await bob.waitExit(20_000)).toBe(0);
+    expect(bob.stdoutLines).toEqual(["bob/marker marker"]);
+    // alice's session is untouched: her queued message waits for her.
+    const back = mosquittoAs("mosquitto_sub", port, "311", "alice", "-t", "alice/#", "-i", "alice", "-c", "-q", "1", "-v", "-C", "1", "-W", "15");
+    expect(await back.waitExit(20_000)).toBe(0);
+    expect(back.stdoutLines).toEqual(["alice/inbox for alice only"]);
+  }, 30_000);
+
+  testWithPrograms(["mosquitto_pub"], "a client with no user name is not authorized (there is no id to give it)", async () => {
+    const files = await authFiles(["alice"], "topic readwrite #\n");
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--allow-anonymous", "--use-username-as-client-id");
+    const anonymous = new Proc(["mosquitto_pub", "-h", "127.0.0.1", "-p", String(port), "-t", "t", "-m", "x"]);
+    expect(await anonymous.waitExit()).not.toBe(0);
+    expect(anonymous.output()).toMatch(/not authori[sz]ed/i);
+    await broker.waitFor(/refused: no user name to use as client id/);
+  }, 30_000);
+});
+
+describe("--use-identity-as-username", () => {
+  const tls = (port: number, ...args: string[]) => ["-h", "localhost", "-p", String(port), "--cafile", tlsFiles.caCert, ...args];
+  const withCertificate = ["--cert", () => tlsFiles.clientCert, "--key", () => tlsFiles.clientKey];
+
+  testWithPrograms(["openssl", "mosquitto_pub", "mosquitto_sub"], "off loopback, a client certificate is the only login; plain TCP stays closed to anonymous clients", async () => {
+    const files = await authFiles([], "user pingpong-client\ntopic readwrite certs/#\n");
+    const tlsPort = await freePort();
+    const port = await freePort();
+    const broker = pingpong("broker", "--host", "0.0.0.0", "--port", String(port), "--tls-port", String(tlsPort), "--cert", tlsFiles.serverCert, "--key", tlsFiles.serverKey,
+      "--cafile", tlsFiles.caCert, "--require-certificate", "--use-identity-as-username", "--acl-file", files.acl);
+    await broker.waitFor(/Broker listening on/);
+    const cert = withCertificate.map((part) => (typeof part === "function" ? part() : part));
+    const sub = new Proc(["mosquitto_sub", ...tls(tlsPort, ...cert, "-t", "certs/#", "-v", "-C", "1", "-W", "15")]);
+    await broker.waitFor(/subscribed to certs\/# \(/);
+    // The CN "pingpong-client" is the user: its rules apply, whatever user name the CONNECT claims.
+    const outside = new Proc(["mosquitto_pub", ...tls(tlsPort, ...cert, "-u", "admin", "-t", "other/x", "-m", "x", "-q", "1")]);
+    expect(await outside.waitExit()).toBe(0);
+    await broker.waitFor(/may not publish to other\/x; dropped/);
+    const inside = new Proc(["mosquitto_pub", ...tls(tlsPort, ...cert, "-u", "admin", "-t", "certs/x", "-m", "by certificate", "-q", "1")]);
+    expect(await inside.waitExit()).toBe(0);
+    expect(await sub.waitExit(20_000)).toBe(0);
+    expect(sub.stdoutLines).toEqual(["certs/x by certificate"]);
+    // The plain TCP listener: no certificate, no password file, no --allow-anonymous: refused.
+    const plain = new Proc(["mosquitto_pub", "-h", "127.0.0.1", "-p", String(port), "-u", "pingpong-client", "-t", "certs/x", "-m", "x"]);
+    expect(await plain.waitExit()).not.toBe(0);
+    expect(plain.output()).toMatch(/not authori[sz]ed/i);
+    await broker.waitFor(/refused: no client certificate \(not authorized\)/);
+  }, 30_000);
+
+  testWithPrograms(["openssl"], "without --require-certificate it is a usage error (exit 2, one line)", async () => {
+    const tlsPort = await freePort();
+    const broker = pingpong("broker", "--port", "0", "--tls-port", String(tlsPort), "--cert", tlsFiles.serverCert, "--key", tlsFiles.serverKey, "--use-identity-as-username");
+    expect(await broker.waitExit()).toBe(2);
+    expect(broker.output()).toContain("--use-identity-as-username needs --require-certificate");
+  }, 30_000);
+});
+
+describe("pattern rules", () => {
+  testWithPrograms(["mosquitto_sub"], "a user named %c with client id # is not granted users/# by `pattern readwrite users/%u/#`", async () => {
+    const files = await authFiles(["%c", "alice"], "pattern readwrite users/%u/#\n");
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--acl-file", files.acl);
+    for (const version of ["311", "5"] as const) {
+      const sneaky = mosquittoAs("mosquitto_sub", port, version, "%c", "-i", "#", "-t", "users/#", "-d", "-W", "3");
+      await broker.waitFor(/Client # may not subscribe to users\/#; refused/);
+      await sneaky.waitExit();
+      expect(sneaky.output()).toMatch(/Subscribed \(mid: 1\): 128|Subscribed \(mid: 1\): 135/);
+      sneaky.kill();
+    }
+    // The rule still works for an ordinary name.
+    const alice = await subscribedAs(broker, port, "311", "alice", "users/alice/#", "-C", "1", "-W", "15");
+    const pub = mosquittoAs("mosquitto_pub", port, "311", "alice", "-t", "users/alice/x", "-m", "own", "-q", "1");
+    expect(await pub.waitExit()).toBe(0);
+    expect(await alice.waitExit()).toBe(0);
+    expect(alice.stdoutLines).toEqual(["own"]);
+  }, 30_000);
+});
+
+describe("$SYS announcements of client ids under an ACL", () => {
+  testWithPrograms(["mosquitto_sub"], "only a rule naming $SYS lets a client read them; `topic read #` does not", async () => {
+    const files = await authFiles(["bob", "ops"], "user bob\ntopic read #\ntopic write bob/#\nuser ops\ntopic read $SYS/#\n");
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--acl-file", files.acl);
+    const refused = mosquittoAs("mosquitto_sub", port, "311", "bob", "-t", "$SYS/#", "-d", "-W", "3");
+    await broker.waitFor(/Client \S+ may not subscribe to \$SYS\/#; refused/);
+    refused.kill();
+    const bob = await subscribedAs(broker, port, "311", "bob", "#", "-v", "-C", "1", "-W", "15");
+    const ops = await subscribedAs(broker, port, "311", "ops", "$SYS/+/new/subscribes", "-v", "-C", "2", "-W", "15");
+    // A SUBSCRIBE is announced on $SYS/<id>/new/subscribes with the client id (ops's own comes first):
+    // ops sees the probe's, bob does not.
+    const probe = await subscribedAs(broker, port, "311", "bob", "bob/probe", "-i", "secret-client-id", "-C", "1", "-W", "15");
+    expect(await ops.waitExit(20_000)).toBe(0);
+    expect(ops.stdoutLines[1]).toContain('"clientId":"secret-client-id"');
+    const marker = mosquittoAs("mosquitto_pub", port, "311", "bob", "-t", "bob/probe", "-m", "marker");
+    expect(await marker.waitExit()).toBe(0);
+    expect(await bob.waitExit(20_000)).toBe(0);
+    expect(await probe.waitExit(20_000)).toBe(0);
+    expect(bob.stdoutLines).toEqual(["bob/probe marker"]);
+  }, 30_000);
+});
