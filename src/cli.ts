@@ -29,7 +29,7 @@ function printVersion(args: string[]): void {
 async function run(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   // `-v` only here: in a subcommand it means --verbose.
-  if (name === "--version" || name === "-v") return printVersion(rest);
+  if (name === "-v" || (name?.startsWith("-") && flagsOf(argv).includes("--version"))) return printVersion(argv);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     await printUsage(main);
     return;

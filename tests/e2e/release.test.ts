@@ -57,7 +57,7 @@ describe("npm run release", () => {
       const described = Bun.spawnSync(["file", "-b", join(dist, name)]).stdout.toString().trim();
       expect(`${name}: ${described}`).toMatch(new RegExp(`^${name.replace(/[.+]/g, "\\$&")}: ${format.source.slice(1)}`));
     }
-  });
+  }, 60_000);
 
   testWithPrograms(["sha256sum"], "SHA256SUMS lists every binary and verifies with sha256sum -c", async () => {
     const listed = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n").map((line) => line.split("  ")[1]);
@@ -65,7 +65,7 @@ describe("npm run release", () => {
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: dist });
     expect(check.stdout.toString().trim().split("\n").sort()).toEqual(Object.keys(EXPECTED_FORMAT).map((name) => `${name}: OK`).sort());
     expect(check.exitCode).toBe(0);
-  });
+  }, 120_000);
 
   const onLinuxX64 = process.platform === "linux" && process.arch === "x64";
   if (!onLinuxX64) console.warn(`SKIPPED the linux-x64 release binary's run: this machine is ${process.platform}-${process.arch}`);
@@ -102,7 +102,7 @@ describe("--version", () => {
   });
 
   test("--json prints one JSON object with the same fields", () => {
-    for (const args of [["--version", "--json"], ["sub", "--json", "--version"]]) {
+    for (const args of [["--version", "--json"], ["--json", "--version"], ["-v", "--json"], ["sub", "--json", "--version"]]) {
       const shown = JSON.parse(run(...args).stdout.toString());
       expect(shown).toEqual({ name: "mqtt-pingpong", version, commit: expect.stringMatching(/^[0-9a-f]{7}(-dirty)?$/), target: host });
     }
