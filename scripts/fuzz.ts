@@ -1,10 +1,12 @@
 // bun run fuzz -- --iterations N --seed S: malformed MQTT against ./mqtt-pingpong broker, with a
 // ping/echo pair connected all the while. Exit 0 when the broker survived, closed every bad
 // connection as the spec asks, stayed within its memory bound and the pair lost nothing; else 1.
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { describeCase, runFuzz } from "./lib/fuzz/driver";
+import { FUZZ_ACL } from "./lib/fuzz/identity-inputs";
 import { childLines } from "./child-lines";
 import { rssMb } from "../src/bench/rss";
 
@@ -50,7 +52,10 @@ process.on("SIGINT", () => (stopAll(), process.exit(130)));
 const lines = childLines;
 
 
-const broker = spawn("broker", "--port", "0");
+// Under an ACL with %u/%c patterns, so the ACL-shaped identities meet the access checks.
+const aclFile = join(mkdtempSync(join(tmpdir(), "fuzz-acl-")), "acl");
+writeFileSync(aclFile, FUZZ_ACL);
+const broker = spawn("broker", "--port", "0", "--acl-file", aclFile);
 const brokerOut = lines(broker.stdout as ReadableStream<Uint8Array>);
 const port = Number(/127\.0\.0\.1:(\d+)/.exec(await brokerOut.waitFor(/Broker listening on/, 10_000))![1]);
 const echo = spawn("echo", "--port", String(port), "--qos", "1", "--quiet");

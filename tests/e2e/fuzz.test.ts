@@ -1,6 +1,11 @@
 import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { describeCase, runFuzz } from "../../scripts/lib/fuzz/driver";
+import { FUZZ_KINDS } from "../../scripts/lib/fuzz/generator";
+import { FUZZ_ACL } from "../../scripts/lib/fuzz/identity-inputs";
 import { pingpong, rssMb, startBroker } from "./harness";
 
 const INPUTS = 20_000;
@@ -22,7 +27,10 @@ function probeOutcomes(lines: string[]): { answered: number[]; lost: number[]; d
 test(
   `${INPUTS} malformed inputs in under a minute: the broker survives, memory stays bounded, a ping/echo pair loses nothing`,
   async () => {
-    const { proc: broker, port, url } = await startBroker();
+    // Under an ACL with %u/%c patterns, so the ACL-shaped identities meet the access checks.
+    const aclFile = join(mkdtempSync(join(tmpdir(), "fuzz-acl-")), "acl");
+    writeFileSync(aclFile, FUZZ_ACL);
+    const { proc: broker, port, url } = await startBroker("--acl-file", aclFile);
     const echo = pingpong("echo", "--port", String(port), "--qos", "1", "--quiet");
     await echo.waitFor(/Subscribed to \/ping/);
     const ping = pingpong("ping", "--port", String(port), "--qos", "1", "--interval", "20ms", "--json");
@@ -46,7 +54,7 @@ test(
     expect(report.failures.map((f) => `${describeCase(f.fuzzCase)}: ${f.failure}`)).toEqual([]);
     expect(report.inputs).toBe(INPUTS);
     expect(report.elapsedMs).toBeLessThan(60_000);
-    expect(Object.keys(report.byKind).length).toBe(18);
+    expect(Object.keys(report.byKind).length).toBe(FUZZ_KINDS.length);
     for (const [kind, stats] of Object.entries(report.byKind)) expect(stats.inputs, kind).toBeGreaterThan(500);
     // MQTT 5 connections that broke a rule with a named reason code were told which.
     expect(report.byKind["wildcard-in-publish-topic"]!.withReasonCode).toBeGreaterThan(200);

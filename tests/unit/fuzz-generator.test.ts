@@ -52,6 +52,17 @@ describe("fuzz generator", () => {
     for (const count of counts.values()) expect(count).toBeGreaterThan(800);
   });
 
+  test("ACL-shaped identities: user names and client ids with %, +, #, /, NUL, and very long ones", () => {
+    const identities: string[] = [];
+    for (const c of casesOf("acl-shaped-identity", 300)) {
+      const connect = parse(c.chunks[0]!, c.version).packets[0]!;
+      expect(connect.cmd).toBe("connect");
+      identities.push(connect.clientId, ...(connect.username === undefined ? [] : [connect.username]));
+    }
+    for (const shape of ["%u", "%c", "+", "#", "/", "\0"]) expect(identities.some((id) => id.includes(shape)), shape).toBe(true);
+    expect(identities.some((id) => id.length > 1_000)).toBe(true);
+  });
+
   test("Rng stays in range and is not constant", () => {
     const rng = new Rng(5);
     const values = Array.from({ length: 1000 }, () => rng.int(3, 9));

@@ -1,5 +1,6 @@
 // Seeded generator of malformed MQTT: pure, so a failing input is reproduced from (seed, index) alone.
 import mqttPacket, { type Packet } from "mqtt-packet";
+import { identityShapedPackets } from "./identity-inputs";
 import { encodeVariableByteInteger } from "../../../src/core/variable-byte-integer";
 import { ReasonCode } from "../../../src/core/reason-codes";
 
@@ -23,6 +24,7 @@ export const FUZZ_KINDS = [
   "connect-reserved-flag",
   "empty-subscribe",
   "mutated-valid",
+  "acl-shaped-identity",
 ] as const;
 export type FuzzKind = (typeof FUZZ_KINDS)[number];
 
@@ -272,6 +274,13 @@ const BUILDERS: Record<FuzzKind, (rng: Rng) => CaseBody> = {
   "empty-subscribe"(rng) {
     // [MQTT-3.8.3-2]: a SUBSCRIBE must carry at least one topic filter.
     return connectedWith(rng, (v) => rawPacket(0x82, Buffer.concat([Buffer.from([0, 7]), v === 5 ? Buffer.from([0]) : Buffer.alloc(0)])), ReasonCode.protocolError);
+  },
+
+  "acl-shaped-identity"(rng) {
+    // The broker may refuse the CONNECT, the SUBSCRIBE or the PUBLISH, or close for a NUL: anything but a crash.
+    const version = rng.pick([4, 5] as const);
+    const { connect, after } = identityShapedPackets(rng, version);
+    return { version, chunks: [encode(connect, version), Buffer.concat(after.map((packet) => encode(packet, version)))], expect: "any" };
   },
 
   "mutated-valid"(rng) {
