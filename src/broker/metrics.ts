@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Aedes } from "aedes";
 import { version } from "../../package.json";
 import { clusterViewOf } from "./cluster-view";
+import type { LimitCounters, ResourceLimits } from "./resource-limits";
 
 /** One reading of every counter. */
 export interface MetricsSample {
@@ -19,6 +20,11 @@ export interface MetricsSample {
   /** Bytes written to connections and not yet taken by the kernel: what slow consumers cost (--max-queued-bytes). */
   bytesQueued: number;
   retainedMessages: number;
+  /** Payload bytes of the retained messages; undefined for a store that does not count them (Redis). */
+  retainedBytes?: number;
+  /** The configured limits, and what each turned away since the start. */
+  limits?: ResourceLimits;
+  refused?: LimitCounters;
   memoryRssBytes: number;
   memoryHeapUsedBytes: number;
   /** broker --cluster: this node's id, the live nodes (this one included), and whether Redis is up. */
@@ -28,7 +34,7 @@ export interface MetricsSample {
 /** Parts of aedes its type declarations leave out. */
 interface AedesInternals {
   clients: Record<string, { subscriptions?: Record<string, unknown> }>;
-  persistence: { createRetainedStream(pattern: string): AsyncIterable<unknown> };
+  persistence: { createRetainedStream(pattern: string): AsyncIterable<unknown>; retainedCount?: number; retainedBytes?: number };
 }
 
 /** Streams as net.Socket has them; the WebSocket adapter keeps the same two counts. */
@@ -43,6 +49,8 @@ export class BrokerMetrics {
   private closedBytesReceived = 0;
   private closedBytesSent = 0;
   private readonly live = new Set<CountedStream>();
+
+  constructor(private readonly resources: { limits: ResourceLimits; counters: LimitCounters } | undefined = undefined) {}
 
   /** For BrokerOptions.onConnection: counts the bytes of every MQTT connection, live and closed. */
   readonly countConnection = (stream: CountedStream): void => {
@@ -92,7 +100,9 @@ export class BrokerMetrics {
       for (const client of Object.values(aedes.clients)) {
         subscriptions += Object.keys(client.subscriptions ?? {}).length;
       }
-      for await (const _ of aedes.persistence.createRetainedStream("#")) retainedMessages++;
+      // The in-memory and SQLite stores count as they store; only Redis's must be walked.
+      if (aedes.persistence.retainedCount !== undefined) retainedMessages = aedes.persistence.retainedCount;
+      else for await (const _ of aedes.persistence.createRetainedStream("#")) retainedMessages++;
     }
     const memory = process.memoryUsage();
     const cluster = aedes && clusterViewOf(aedes);
@@ -108,6 +118,9 @@ export class BrokerMetrics {
       bytesSent,
       bytesQueued,
       retainedMessages,
+      retainedBytes: aedes?.persistence.retainedBytes,
+      limits: this.resources?.limits,
+      refused: this.resources?.counters,
       memoryRssBytes: memory.rss,
       memoryHeapUsedBytes: memory.heapUsed,
       cluster: cluster ? { nodeId: cluster.nodeId, nodes: cluster.nodes(), redisUp: cluster.redisUp } : undefined,
@@ -149,6 +162,15 @@ export function formatPrometheus(sample: MetricsSample): string {
   };
   lines.push("# HELP mqtt_pingpong_info The broker's version.", "# TYPE mqtt_pingpong_info gauge", `mqtt_pingpong_info{version="${sample.version}"} 1`);
   for (const { name, type, help, read } of METRICS) metric(name, type, help, read(sample));
+  if (sample.retainedBytes !== undefined) metric("retained_bytes", "gauge", "Payload bytes of the retained messages stored.", sample.retainedBytes);
+  if (sample.limits) {
+    lines.push("# HELP mqtt_pingpong_limit A configured limit (0: none); see docs/security.md.", "# TYPE mqtt_pingpong_limit gauge");
+    for (const [name, value] of Object.entries(sample.limits)) lines.push(`mqtt_pingpong_limit{name="${snakeCase(name)}"} ${value}`);
+  }
+  if (sample.refused) {
+    lines.push("# HELP mqtt_pingpong_limit_refusals_total What a limit turned away: subscriptions, retained messages not kept, messages not kept for offline sessions.", "# TYPE mqtt_pingpong_limit_refusals_total counter");
+    for (const [name, value] of Object.entries(sample.refused)) lines.push(`mqtt_pingpong_limit_refusals_total{what="${snakeCase(name)}"} ${value}`);
+  }
   if (sample.cluster) {
     const { nodeId, nodes, redisUp } = sample.cluster;
     lines.push("# HELP mqtt_pingpong_cluster_node_info This node's id in the cluster.", "# TYPE mqtt_pingpong_cluster_node_info gauge", `mqtt_pingpong_cluster_node_info{node="${nodeId}"} 1`);
@@ -159,3 +181,5 @@ export function formatPrometheus(sample: MetricsSample): string {
   }
   return lines.join("\n") + "\n";
 }
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);

@@ -50,6 +50,10 @@ const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
       persistence: [DIRECTORY, "redis://localhost:6379", join(MISSING, "x.db")],
       "max-queued": ["-1", "x"],
       "max-queued-bytes": ["-1", "x"],
+      "max-subscriptions": ["-1", "x"],
+      "max-retained": ["-1", "x"],
+      "max-retained-bytes": ["-1", "x"],
+      "retained-max-size": ["-1", "x"],
       "slow-consumer-timeout": ["0", "x"],
       "drain-timeout": ["x"],
       cluster: ["http://x", "not a url"],
@@ -74,6 +78,7 @@ const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
   ["sub", ["--topic", "t"], { ...CLIENT, qos: ["3"], count: ["0", "x"], timeout: ["x"], "idle-timeout": ["x"] }],
   ["bench", ["pubsub"], { ...CLIENT, qos: ["3"], size: ["-1", "x"], publishers: ["0", "x"], subscribers: ["-1", "x"], duration: ["x"], warmup: ["x"], rate: ["x"], inflight: ["0", "x"], "broker-pid": ["x"] }],
   ["bench", ["conn"], { connections: ["0", "x"] }],
+  ["bench", ["retained"], { retained: ["0", "x"], filters: ["0", "x"] }],
   ["cluster", [], { nodes: ["0", "x"], "base-port": ["70000"], redis: ["http://x", "not a url"] }],
   ["passwd", [join(MISSING, "..", "pw"), "alice", "secret", "-b"], { algorithm: ["md5"] }],
 ];

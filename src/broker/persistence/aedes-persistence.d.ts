@@ -29,6 +29,8 @@ declare module "aedes-persistence/asyncPersistence.js" {
     outgoingUpdate(client: Any, packet: Any): Promise<void>;
     outgoingClearMessageId(client: Any, packet: Any): Promise<Any>;
     outgoingStream(client: Any): Readable;
+    /** Patched in: messages stored for a client and their payload bytes. */
+    outgoingSize(clientId: string): { count: number; bytes: number };
     incomingStorePacket(client: Any, packet: Any): Promise<void>;
     incomingGetPacket(client: Any, packet: Any): Promise<Any>;
     incomingDelPacket(client: Any, packet: Any): Promise<void>;

@@ -2,6 +2,7 @@
 // and options.ts turns their values into the broker's options.
 import { DEFAULT_PROTOCOL_LIMITS as limitDefaults } from "../protocol-options";
 import { identityArgs } from "./identity-args";
+import { DEFAULT_RESOURCE_LIMITS as resourceDefaults } from "../resource-limits";
 
 /** Protocol limits (MQTT 3.1.1 and 5.0); see src/broker/protocol-options.ts. */
 export const protocolLimitArgs = {
@@ -16,10 +17,18 @@ export const protocolLimitArgs = {
 /** Durability, slow consumers and shutdown; see docs/operations.md. */
 export const reliabilityArgs = {
   persistence: { type: "string", description: "Keep retained messages, subscriptions and sessions in this SQLite file (or sqlite:PATH, file:PATH); default: memory only", valueHint: "path" },
-  "max-queued": { type: "string", description: "Messages waiting for one client; beyond it QoS 0 is dropped for it and QoS 1/2 publishers wait (0: no limit)", default: "1000" },
-  "max-queued-bytes": { type: "string", description: "Bytes waiting for one client; beyond it the same as --max-queued (0: no limit)", default: String(16 * 1024 * 1024) },
+  "max-queued": { type: "string", description: "Messages waiting for one client; beyond it QoS 0 is dropped for it and QoS 1/2 publishers wait; an offline session keeps no more (0: no limit)", default: "1000" },
+  "max-queued-bytes": { type: "string", description: "Bytes waiting for one client, or kept for an offline session; beyond it the same as --max-queued (0: no limit)", default: String(16 * 1024 * 1024) },
   "slow-consumer-timeout": { type: "string", description: "Disconnect a client whose queue or socket stays full this long", default: "30s" },
   "drain-timeout": { type: "string", description: "On SIGTERM or Ctrl-C, time to deliver the messages in flight before closing", default: "5s" },
+} as const;
+
+/** What one client can make the broker keep (src/broker/resource-limits.ts, docs/security.md "Limits"). */
+export const resourceLimitArgs = {
+  "max-subscriptions": { type: "string", description: "Subscriptions per client; more are refused in the SUBACK (0x97; 3.1.1: 0x80) (0: no limit)", default: String(resourceDefaults.maxSubscriptions) },
+  "max-retained": { type: "string", description: "Retained messages kept; a new retained topic beyond it is delivered but not kept (0: no limit)", default: String(resourceDefaults.maxRetained) },
+  "max-retained-bytes": { type: "string", description: "Payload bytes of all retained messages kept (0: no limit)", default: String(resourceDefaults.maxRetainedBytes) },
+  "retained-max-size": { type: "string", description: "Largest retained payload kept, bytes; a larger one is delivered but not kept (0: no limit)", default: String(resourceDefaults.retainedMaxSize) },
 } as const;
 
 /** Joining a cluster over Redis (see docs/cluster.md). */
@@ -53,6 +62,7 @@ export const brokerArgs = {
   verbose: { type: "boolean", alias: "v", description: "Log every publish (debug)" },
   ...protocolLimitArgs,
   ...reliabilityArgs,
+  ...resourceLimitArgs,
   ...clusterArgs,
   ...accessAndListenerArgs,
 } as const;

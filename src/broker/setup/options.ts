@@ -13,6 +13,7 @@ import { BrokerMetrics } from "../metrics";
 import { openPersistence, PersistenceError } from "../persistence";
 import { PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../protocol-options";
 import type { BrokerOptions, ListenerStarter } from "../server";
+import { enforceResourceLimits, LimitCounters, type ResourceLimits } from "../resource-limits";
 import type { QueueLimits } from "../slow-consumers";
 import { sysPublisher } from "../sys";
 import { readAclFile, readPasswordFile, readTlsPem, tlsFilesOf } from "./files";
@@ -75,6 +76,18 @@ export function toReliabilityOptions(args: BrokerArgValues): ReliabilityOptions 
   };
 }
 
+export function toResourceLimits(args: BrokerArgValues): ResourceLimits {
+  const count = (name: keyof BrokerArgValues) => parseIntegerFlag(name, String(args[name]), 0);
+  return {
+    maxSubscriptions: count("max-subscriptions"),
+    maxRetained: count("max-retained"),
+    maxRetainedBytes: count("max-retained-bytes"),
+    retainedMaxSize: count("retained-max-size"),
+    maxQueued: count("max-queued"),
+    maxQueuedBytes: count("max-queued-bytes"),
+  };
+}
+
 /**
  * Listeners, access control and metrics from the flags: reads the files, checks every combination.
  * `reload` is what SIGHUP re-reads (src/broker/setup/reload.ts).
@@ -103,8 +116,10 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
 
   const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
   const httpPort = args["http-port"] === undefined ? undefined : portFlag(args["http-port"], "http-port");
-  const metrics = sysIntervalMs > 0 || httpPort !== undefined ? new BrokerMetrics() : undefined;
-  const services: NonNullable<BrokerOptions["services"]> = [];
+  const resources = toResourceLimits(args);
+  const limitCounters = new LimitCounters();
+  const metrics = sysIntervalMs > 0 || httpPort !== undefined ? new BrokerMetrics({ limits: resources, counters: limitCounters }) : undefined;
+  const services: NonNullable<BrokerOptions["services"]> = [enforceResourceLimits(resources, limitCounters)];
   if (metrics) services.push(metrics.attach);
   if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
   if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics }));

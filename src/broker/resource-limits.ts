@@ -1,0 +1,160 @@
+// Caps on what one client can make the broker keep: subscriptions, retained messages, and the
+// messages stored for a persistent session while it is offline (docs/security.md, "Limits").
+import type { Aedes, Client } from "aedes";
+import { log } from "../log";
+
+export interface ResourceLimits {
+  /** Subscriptions per client; a SUBSCRIBE past it is refused for the filters over (0: no limit). */
+  maxSubscriptions: number;
+  /** Retained messages in the store; a new retained topic past it is not kept (0: no limit). */
+  maxRetained: number;
+  /** Payload bytes of all retained messages (0: no limit). */
+  maxRetainedBytes: number;
+  /** Payload bytes of one retained message; a larger one is delivered but not kept (0: no limit). */
+  retainedMaxSize: number;
+  /** Messages and bytes stored for one offline persistent session (--max-queued, --max-queued-bytes). */
+  maxQueued: number;
+  maxQueuedBytes: number;
+}
+
+export const DEFAULT_RESOURCE_LIMITS = {
+  maxSubscriptions: 10_000,
+  maxRetained: 100_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  retainedMaxSize: 1024 * 1024,
+} as const;
+
+/** What each limit turned away since the start, for /metrics and $SYS. */
+export class LimitCounters {
+  /** Subscriptions refused by --max-subscriptions. */
+  subscriptions = 0;
+  /** Retained messages not kept (--max-retained, --max-retained-bytes, --retained-max-size). */
+  retained = 0;
+  /** Messages not kept for an offline session (--max-queued, --max-queued-bytes). */
+  offlineMessages = 0;
+}
+
+/** SUBACK reason for a subscription over the cap (MQTT 5; 3.1.1 gets 0x80). */
+const QUOTA_EXCEEDED = 0x97;
+const LOG_EVERY_MS = 10_000;
+
+/** The parts of aedes's store that the limits read (the in-memory and SQLite stores have them, patched; Redis does not). */
+interface LimitedStore {
+  storeRetained(packet: { topic: string; payload: Buffer }): Promise<void>;
+  retainedCount?: number;
+  retainedBytes?: number;
+  retainedPayloadBytes?(topic: string): number | undefined;
+  outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: { payload?: Buffer }): Promise<void>;
+  outgoingSize?(clientId: string): { count: number; bytes: number } | undefined;
+}
+
+type AuthorizeSubscribe = Aedes["authorizeSubscribe"];
+
+/** A service (BrokerOptions.services) that puts the limits on a broker's hooks and store. */
+export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCounters): (aedes: Aedes) => { close(): void } {
+  return (aedes) => {
+    const warn = sparseWarning();
+    if (limits.maxSubscriptions > 0) limitSubscriptions(aedes, limits.maxSubscriptions, counters, warn);
+    const store = (aedes as unknown as { persistence: LimitedStore }).persistence;
+    if (store.retainedCount === undefined) {
+      if (limits.maxRetained > 0 || limits.maxRetainedBytes > 0) log.debug("This store keeps no retained counts (Redis): --max-retained and --max-retained-bytes are not enforced.");
+    }
+    limitRetained(store, limits, counters, warn);
+    if (store.outgoingSize !== undefined) limitOfflineQueues(aedes, store, limits, counters, warn);
+    return { close() {} };
+  };
+}
+
+function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+  const authorize: AuthorizeSubscribe = aedes.authorizeSubscribe;
+  // Filters granted in a SUBSCRIBE still being handled: aedes authorizes its filters in parallel.
+  const pending = new WeakMap<Client, Set<string>>();
+  aedes.on("subscribe", (_subscriptions, client) => client && pending.delete(client));
+  aedes.authorizeSubscribe = (client, subscription, callback) => {
+    authorize.call(aedes, client, subscription, (error, granted) => {
+      if (error || !granted || !client) return callback(error, granted);
+      const existing = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
+      if (Object.hasOwn(existing, granted.topic)) return callback(null, granted);
+      let added = pending.get(client);
+      if (!added) pending.set(client, (added = new Set()));
+      let count = Object.keys(existing).length;
+      for (const topic of added) if (!Object.hasOwn(existing, topic)) count++;
+      if (count < max || added.has(granted.topic)) {
+        added.add(granted.topic);
+        return callback(null, granted);
+      }
+      counters.subscriptions++;
+      warn(`subscriptions ${client.id}`, `Client ${client.id} has ${max} subscriptions (--max-subscriptions); refused ${granted.topic}.`);
+      // A reason code instead of a subscription: patches/aedes/66-subscribe-refusal-code.patch.
+      (callback as unknown as (error: null, refusal: number) => void)(null, QUOTA_EXCEEDED);
+    });
+  };
+}
+
+function limitRetained(store: LimitedStore, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+  const storeRetained = store.storeRetained.bind(store);
+  store.storeRetained = async (packet) => {
+    const size = packet.payload.length;
+    if (size > 0) {
+      const reason = retainedRefusal(store, limits, packet.topic, size);
+      if (reason) {
+        counters.retained++;
+        warn(`retained ${reason}`, `Retained message on ${packet.topic} not kept (${reason}); it was delivered to current subscribers.`);
+        return;
+      }
+    }
+    return storeRetained(packet);
+  };
+}
+
+/** Which limit a retained message of `size` bytes on `topic` would pass, or undefined when none. */
+export function retainedRefusal(store: Pick<LimitedStore, "retainedCount" | "retainedBytes" | "retainedPayloadBytes">, limits: ResourceLimits, topic: string, size: number): string | undefined {
+  if (limits.retainedMaxSize > 0 && size > limits.retainedMaxSize) return "--retained-max-size";
+  if (store.retainedCount === undefined) return undefined;
+  const replaced = store.retainedPayloadBytes?.(topic);
+  if (limits.maxRetained > 0 && replaced === undefined && store.retainedCount >= limits.maxRetained) return "--max-retained";
+  if (limits.maxRetainedBytes > 0 && (store.retainedBytes ?? 0) - (replaced ?? 0) + size > limits.maxRetainedBytes) return "--max-retained-bytes";
+  return undefined;
+}
+
+function limitOfflineQueues(aedes: Aedes, store: LimitedStore, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+  if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
+  const enqueue = store.outgoingEnqueueCombi.bind(store);
+  const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+  const full = (clientId: string, size: number) => {
+    // A connected client's queue is bounded as it is delivered (slow-consumers.ts); this is for the others.
+    if (clients[clientId]) return false;
+    const queued = store.outgoingSize!(clientId);
+    if (!queued) return false;
+    return (limits.maxQueued > 0 && queued.count >= limits.maxQueued) || (limits.maxQueuedBytes > 0 && queued.bytes + size > limits.maxQueuedBytes);
+  };
+  store.outgoingEnqueueCombi = (subs, packet) => {
+    const size = packet.payload?.length ?? 0;
+    // Copied only once some session is full: the common case passes `subs` on untouched.
+    let kept: typeof subs | undefined;
+    for (let i = 0; i < subs.length; i++) {
+      const clientId = subs[i]!.clientId;
+      if (!full(clientId, size)) {
+        kept?.push(subs[i]!);
+        continue;
+      }
+      kept ??= subs.slice(0, i);
+      counters.offlineMessages++;
+      warn(`offline ${clientId}`, `Offline session ${clientId} is full (--max-queued ${limits.maxQueued}, --max-queued-bytes ${limits.maxQueuedBytes}); new messages for it are not kept.`);
+    }
+    if (kept === undefined) return enqueue(subs, packet);
+    return kept.length === 0 ? Promise.resolve() : enqueue(kept, packet);
+  };
+}
+
+/** A warning at most every 10 s for each key, so a flood of refusals does not flood the log. */
+function sparseWarning(): (key: string, text: string) => void {
+  const lastAt = new Map<string, number>();
+  return (key, text) => {
+    const now = performance.now();
+    if (now - (lastAt.get(key) ?? -Infinity) < LOG_EVERY_MS) return;
+    if (lastAt.size > 10_000) lastAt.clear();
+    lastAt.set(key, now);
+    log.warn(text);
+  };
+}
