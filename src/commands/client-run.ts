@@ -29,10 +29,13 @@ export async function exitOnConnectionError<T>(start: () => Promise<T>): Promise
 export function logFailover(connection: Connection, detail?: (event: FailoverEvent) => string): void {
   connection.onFailover((event) => {
     const more = detail?.(event) ?? "";
-    if (event.kind === "lost") log.warn(`${event.reason[0]!.toUpperCase()}${event.reason.slice(1)}; reconnecting${more}.`);
-    else log.info(`Reconnected to ${event.target} after ${formatMs(event.downMs)}${more}.`);
+    if (event.kind === "lost") log.warn(lostLine(event.reason, more));
+    else log.info(restoredLine(event.target, event.downMs, more));
   });
 }
+
+export const lostLine = (reason: string, more = "") => `${reason[0]!.toUpperCase()}${reason.slice(1)}; reconnecting${more}.`;
+export const restoredLine = (target: string, downMs: number, more = "") => `Reconnected to ${target} after ${formatMs(downMs)}${more}.`;
 
 /** How a client command ends; the defaults are what echo and pub do. */
 export interface ClientEnding {

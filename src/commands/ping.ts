@@ -1,14 +1,12 @@
 import { defineCommand } from "citty";
-import type { FailoverEvent } from "../clients/connection";
 import { startPing, type PingOptions, type PingSummary } from "../clients/ping";
-import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
-import { formatGap, gapTotals, PingGaps } from "../core/ping-gaps";
-import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
+import { gapTotals, PingGaps } from "../core/ping-gaps";
 import { log, setLogLevel } from "../log";
 import { connectionArgs, toConnectionOptions, withEveryUrl } from "./client-args";
-import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
+import { endOnLostOrSignal, exitOnConnectionError } from "./client-run";
+import { pingReporter, round3 } from "./ping-reporter";
 import { durationFlag, parseIntegerFlag, qosFlag, topicFlag } from "../core/flag-parsers";
 
 /** ping's own flags, without the connection flags (so `all` can reuse them). */
@@ -43,108 +41,46 @@ export interface PingOutput {
   quiet: boolean;
 }
 
-const writeJson = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
-
 /**
- * Runs the ping role until --count is done, Ctrl-C, or a lost connection; prints per-probe lines
- * and the summary, then exits with 0 (all answered), 1 (some lost) or 3 (connection lost).
+ * Runs the ping role until --count is done, Ctrl-C, or a lost connection; reports each probe and the
+ * summary, then exits with 0 (all answered), 1 (some lost) or 3 (connection lost).
  */
 export async function runPing(options: PingOptions, output: PingOutput, beforeExit?: () => Promise<void>) {
-  const perProbe = !output.quiet;
+  const reporter = pingReporter({ ...output, pingTopic: options.pingTopic, pongTopic: options.pongTopic, timeoutMs: options.timeoutMs });
   // --reconnect: a lost connection is a gap in the probes, reported as such, not the end of the run.
-  const gaps = new PingGaps({
-    back(seq) {
-      if (!output.json) log.info(`Echoes are back from seq=${seq}.`);
-    },
-    settled(gap) {
-      if (output.json) writeJson({ type: "gap", ...gap });
-      else log.info(formatGap(gap));
-    },
-  });
-  let lastRttMs: number | undefined;
+  const gaps = new PingGaps({ back: (seq) => reporter.echoesBack(seq), settled: (gap) => reporter.gapSettled(gap) });
   const ping = await exitOnConnectionError(() =>
     startPing(options, {
       sent(probe) {
         gaps.sent(probe.seq);
-        if (output.json) return;
-        if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
+        reporter.sent(probe);
       },
       echo(probe, rttMs, outOfOrder) {
         gaps.answered(probe.seq);
-        lastRttMs = rttMs;
-        if (output.json) {
-          if (perProbe) writeJson({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder });
-          return;
-        }
-        if (perProbe) {
-          log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}`);
-        }
+        reporter.echo(probe, rttMs, outOfOrder);
       },
-      duplicate(probe) {
-        if (output.json) {
-          if (perProbe) writeJson({ type: "duplicate", seq: probe.seq, payload: probe.timestamp });
-        } else if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} (DUP!)`);
-      },
-      waitingForSlot(receiveMaximum) {
-        log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`);
-      },
+      duplicate: (probe) => reporter.duplicate(probe),
+      waitingForSlot: (receiveMaximum) => reporter.waitingForSlot(receiveMaximum),
       lost(probe) {
-        if (output.json) {
-          if (perProbe) writeJson({ type: "lost", seq: probe.seq, payload: probe.timestamp });
-        } else if (perProbe) log.warn(`No echo for seq=${probe.seq} (${probe.timestamp}) within ${formatMs(options.timeoutMs)}.`);
+        reporter.lost(probe);
         gaps.lost(probe.seq);
       },
     }),
   );
-
-  /** Notes a failover event; for "restored", returns how many probes went out while disconnected. */
-  const noteGap = (event: FailoverEvent): number => {
-    if (event.kind === "restored") return gaps.reconnected(event.downMs);
+  ping.connection.onFailover((event) => {
+    if (event.kind === "restored") return reporter.reconnected(event.target, event.downMs, gaps.reconnected(event.downMs));
     gaps.disconnected();
-    return 0;
-  };
-  if (output.json) {
-    ping.connection.onFailover((event) => {
-      const sentMeanwhile = noteGap(event);
-      if (event.kind === "lost") writeJson({ type: "disconnected", reason: event.reason, lastSeq: gaps.lastSentAtLoss });
-      else writeJson({ type: "reconnected", target: event.target, downMs: round3(event.downMs), probesSentMeanwhile: sentMeanwhile });
-    });
-  } else {
-    logFailover(ping.connection, (event) => {
-      const sentMeanwhile = noteGap(event);
-      return event.kind === "lost" ? "" : `; ${sentMeanwhile} probe${sentMeanwhile === 1 ? "" : "s"} went out meanwhile`;
-    });
-  }
+    reporter.disconnected(event.reason, gaps.lastSentAtLoss);
+  });
 
-  // ping --quiet on a terminal keeps one status line up to date (never in a pipe or with --json).
-  const live = output.quiet && !output.json && Boolean(process.stdout.isTTY);
-  let statusTimer: ReturnType<typeof setInterval> | undefined;
-  if (live) {
-    const draw = () => {
-      const { transmitted, received, duplicates } = ping.progress();
-      process.stdout.write(`\r\x1b[2K${formatStatusLine({ transmitted, received, duplicates, lastRttMs })}`);
-    };
-    statusTimer = setInterval(draw, 250);
-  }
   // Ctrl-C, a lost connection and the end of --count can all end the run; report only once.
   let reported = false;
   const report = async (summary: PingSummary, status: number) => {
     if (reported) return;
     reported = true;
-    if (statusTimer) {
-      clearInterval(statusTimer);
-      process.stdout.write("\r\x1b[2K");
-    }
     const { lost, recovered } = gapTotals(gaps.gaps());
     const failover = { reconnects: gaps.reconnects, disconnectedMs: round3(gaps.downMs), probesSentDisconnected: gaps.probesSentDisconnected, gapProbesLost: lost, gapProbesRecovered: recovered };
-    if (output.json) writeJson(gaps.reconnects > 0 ? { ...summaryJson(summary), failover } : summaryJson(summary));
-    else {
-      if (gaps.reconnects > 0) {
-        const sent = gaps.probesSentDisconnected;
-        log.log(`failover: ${gaps.reconnects} reconnect${gaps.reconnects === 1 ? "" : "s"}, ${formatMs(gaps.downMs)} without a broker, ${sent} probe${sent === 1 ? "" : "s"} sent meanwhile; probes of the gaps: ${lost} lost, ${recovered} recovered`);
-      }
-      for (const line of formatSummary(summary)) log.log(line);
-    }
+    reporter.summary(summary, gaps.reconnects > 0 ? failover : undefined);
     await beforeExit?.();
     process.exit(status);
   };
@@ -165,8 +101,6 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
   await ping.stop();
   await report(summary, statusOf(summary));
 }
-
-const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
 const pingArgs = { ...connectionArgs, ...probeArgs };
 
