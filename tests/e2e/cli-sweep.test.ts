@@ -66,6 +66,7 @@ const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
       key: [MISSING],
       cafile: [MISSING],
       "ws-port": ["x"],
+      "ws-origin": ["localhost:8080"],
       "sys-interval": ["x"],
       "http-port": ["70000"],
     },

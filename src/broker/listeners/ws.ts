@@ -5,12 +5,16 @@ import type { Server, ServerWebSocket } from "bun";
 import type { ListenerStarter } from "../server";
 import { READ_HIGH_WATER_MARK } from "./read-limit";
 import { bindAll } from "./bind";
+import { log } from "../../log";
+import { originAllowed, type AllowedOrigins } from "./ws-origin";
 
 export interface WebSocketListenerOptions {
   host: string;
   port: number;
   /** The largest MQTT packet allowed (--max-packet-size): a WebSocket message may carry one whole. */
   maxMessageBytes: number;
+  /** Browser pages (by their Origin header) that may connect; programs send none and always may. */
+  allowedOrigins: AllowedOrigins;
 }
 
 export const WEBSOCKET_PATH = "/mqtt";
@@ -114,6 +118,11 @@ export function webSocketListener(options: WebSocketListenerOptions): ListenerSt
           fetch(request, server) {
             if (new URL(request.url).pathname !== WEBSOCKET_PATH) {
               return new Response(`MQTT over WebSocket is at ${WEBSOCKET_PATH}\n`, { status: 404 });
+            }
+            const origin = request.headers.get("origin");
+            if (!originAllowed(origin, options.allowedOrigins)) {
+              log.info(`Refused a WebSocket from a page at ${origin} (not in --ws-origin).`);
+              return new Response("This page's origin may not connect (see the broker's --ws-origin)\n", { status: 403 });
             }
             const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
             const protocol = offered.find((p) => SUBPROTOCOLS.includes(p));

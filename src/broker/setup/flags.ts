@@ -51,6 +51,7 @@ export const accessAndListenerArgs = {
   cafile: { type: "string", description: "CA certificates (PEM) that client certificates must chain to", valueHint: "file" },
   "require-certificate": { type: "boolean", description: "TLS clients must present a certificate signed by --cafile" },
   "ws-port": { type: "string", description: "Also listen for MQTT over WebSocket on this port (path /mqtt)" },
+  "ws-origin": { type: "string", description: "Browser pages that may use --ws-port: comma-separated origins (https://host:port), or * for any; default: none (programs, which send no Origin, always may)", valueHint: "origins" },
   "sys-interval": { type: "string", description: "Publish $SYS/broker/... topics this often (0: never)", default: "10s" },
   "http-port": { type: "string", description: "Serve GET /healthz and GET /metrics (Prometheus) on this port" },
   "http-host": { type: "string", description: "Address the HTTP endpoint binds", default: "localhost" },

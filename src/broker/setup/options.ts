@@ -9,6 +9,7 @@ import { accessControlHooks, type AccessControlOptions } from "../auth/hooks";
 import { httpListener } from "../listeners/http";
 import { TlsCredentials, tlsListener } from "../listeners/tls";
 import { webSocketListener } from "../listeners/ws";
+import { OriginError, parseAllowedOrigins } from "../listeners/ws-origin";
 import { BrokerMetrics } from "../metrics";
 import { openPersistence, PersistenceError } from "../persistence";
 import { PROTOCOL_LIMIT_MAXIMUM, type ProtocolLimits } from "../protocol-options";
@@ -88,6 +89,15 @@ export function toResourceLimits(args: BrokerArgValues): ResourceLimits {
   };
 }
 
+function wsOriginsOf(args: BrokerArgValues) {
+  try {
+    return parseAllowedOrigins(args["ws-origin"] === undefined ? undefined : String(args["ws-origin"]));
+  } catch (error) {
+    if (error instanceof OriginError) throw new UsageError(`--ws-origin: ${error.message}`);
+    throw error;
+  }
+}
+
 /**
  * Listeners, access control and metrics from the flags: reads the files, checks every combination.
  * `reload` is what SIGHUP re-reads (src/broker/setup/reload.ts).
@@ -112,7 +122,9 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
     const requireCertificate = Boolean(args["require-certificate"]);
     listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), credentials: tls.credentials, requireCertificate }));
   } else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
-  if (args["ws-port"] !== undefined) listeners.push(webSocketListener({ host, port: portFlag(args["ws-port"], "ws-port"), maxMessageBytes: limits.maxPacketSize }));
+  if (args["ws-port"] !== undefined) {
+    listeners.push(webSocketListener({ host, port: portFlag(args["ws-port"], "ws-port"), maxMessageBytes: limits.maxPacketSize, allowedOrigins: wsOriginsOf(args) }));
+  } else if (args["ws-origin"] !== undefined) throw new UsageError("--ws-origin needs --ws-port");
 
   const sysIntervalMs = durationFlag("sys-interval", String(args["sys-interval"]));
   const httpPort = args["http-port"] === undefined ? undefined : portFlag(args["http-port"], "http-port");
