@@ -1,8 +1,11 @@
 // Who a client is: the user name as client id (no session takeover), the certificate's CN as user
 // name (a certificate as the only login), %u/%c patterns that a name cannot widen, and $SYS client ids.
 import { beforeAll, describe, expect } from "bun:test";
-import { makeTlsFiles, type TlsFiles } from "./clients-peers";
-import { freePort, hasProgram, Proc, pingpong, startBroker, testWithPrograms } from "./harness";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { makeTlsFiles, readableByAll, type TlsFiles } from "./clients-peers";
+import { freePort, hasProgram, Proc, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 import { authFiles, mosquittoAs, subscribedAs } from "./acl-setup";
 
 let tlsFiles: TlsFiles;
@@ -100,6 +103,42 @@ describe("pattern rules", () => {
     expect(await pub.waitExit()).toBe(0);
     expect(await alice.waitExit()).toBe(0);
     expect(alice.stdoutLines).toEqual(["own"]);
+  }, 30_000);
+  // The same check against mosquitto 2.0.11, the reference: %u is filled in once, so the user "%c"
+  // (client id x2) is not granted users/x2/#. mosquitto grants the SUBSCRIBE and delivers nothing;
+  // we refuse it: either way the first message to arrive is the marker.
+  const ONE_PASS_ACL = "topic write users/#\ntopic write marker\npattern readwrite users/%u/#\npattern read marker\n";
+  async function firstMessageOfPercentC(port: number): Promise<string> {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: "%c", password: "%c-pw", clientId: "x2", reconnectPeriod: 0 });
+    try {
+      const first = new Promise<string>((resolve) => client.once("message", (topic, payload) => resolve(`${topic} ${payload}`)));
+      // Refused by us (MQTT.js rejects on SUBACK 0x80), granted by mosquitto: what is delivered decides.
+      await client.subscribeAsync("users/x2/#").catch(() => undefined);
+      await client.subscribeAsync("marker");
+      for (const [topic, message] of [["users/x2/y", "widened"], ["marker", "marker"]]) {
+        const pub = new Proc(["mosquitto_pub", "-h", "127.0.0.1", "-p", String(port), "-V", "311", "-t", topic!, "-m", message!, "-q", "1"]);
+        expect(await pub.waitExit()).toBe(0);
+      }
+      return await first;
+    } finally {
+      await client.endAsync();
+    }
+  }
+
+  testWithPrograms(["mosquitto_pub"], "%u is filled in once: the user %c is not granted users/<its client id>/# (our broker)", async () => {
+    const files = await authFiles(["%c"], ONE_PASS_ACL);
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--acl-file", files.acl, "--allow-anonymous");
+    expect(await firstMessageOfPercentC(port)).toBe("marker marker");
+  }, 30_000);
+
+  testWithPrograms(["mosquitto", "mosquitto_passwd", "mosquitto_pub"], "%u is filled in once: the same check against mosquitto", async () => {
+    const files = await authFiles([], ONE_PASS_ACL);
+    const passwd = join(files.dir, "mosquitto-passwd");
+    writeFileSync(passwd, "");
+    expect(await new Proc(["mosquitto_passwd", "-b", passwd, "%c", "%c-pw"]).waitExit()).toBe(0);
+    readableByAll(files.dir);
+    const { port } = await startMosquitto(`password_file ${passwd}\nacl_file ${files.acl}\n`);
+    expect(await firstMessageOfPercentC(port)).toBe("marker marker");
   }, 30_000);
 });
 
