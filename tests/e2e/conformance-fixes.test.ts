@@ -1,0 +1,106 @@
+// Broker bugs found by checking against independent clients (issue 14), each pinned to the spec's
+// statement and, where mosquitto is the reference, run against Debian's mosquitto too.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNode, startRedis } from "./cluster-harness";
+import { pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
+import { RawClient } from "./mqtt-raw";
+
+/** Subscribes `+/+` at QoS 2 on a Clean Start session that outlives its connection, then leaves. */
+async function cleanStartSessionThatPersists(port: number, clientId: string): Promise<void> {
+  const client = await RawClient.open(port, 5);
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId, keepalive: 60, properties: { sessionExpiryInterval: 99999 } });
+  await client.waitFor((p) => p.cmd === "connack");
+  client.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "+/+", qos: 2 }] });
+  await client.waitFor((p) => p.cmd === "suback");
+  client.send({ cmd: "disconnect" });
+  await client.waitClosed();
+}
+
+async function publishWhileAway(port: number): Promise<void> {
+  const publisher = await RawClient.open(port, 5);
+  publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "", keepalive: 60 });
+  await publisher.waitFor((p) => p.cmd === "connack");
+  publisher.send({ cmd: "publish", topic: "Topic/C", payload: Buffer.from("qos 1"), qos: 1, messageId: 1, retain: false, dup: false });
+  await publisher.waitFor((p) => p.cmd === "puback");
+  publisher.send({ cmd: "publish", topic: "TopicA/C", payload: Buffer.from("qos 2"), qos: 2, messageId: 2, retain: false, dup: false });
+  await publisher.waitFor((p) => p.cmd === "pubrec");
+  publisher.send({ cmd: "pubrel", messageId: 2 });
+  await publisher.waitFor((p) => p.cmd === "pubcomp");
+  publisher.close();
+}
+
+/** Reconnects with Clean Start = 0; resolves with the CONNACK's Session Present and the topics that arrive. */
+async function resume(port: number, clientId: string, count: number): Promise<{ sessionPresent: boolean; topics: string[] }> {
+  const client = await RawClient.open(port, 5);
+  // No Session Expiry Interval this time: the session ends when this connection does, but what it
+  // resumes is the stored one, queue included.
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: false, clientId, keepalive: 60 });
+  const connack = await client.waitFor<any>((p) => p.cmd === "connack");
+  const topics: string[] = [];
+  const deadline = Date.now() + 10_000;
+  while (topics.length < count) {
+    const publish = await client.waitFor<any>((p) => p.cmd === "publish" && !topics.includes((p as any).topic), Math.max(1, deadline - Date.now())).catch((error) => {
+      throw new Error(`after ${JSON.stringify(topics)}: ${error.message}`);
+    });
+    topics.push(publish.topic);
+  }
+  client.close();
+  return { sessionPresent: connack.sessionPresent, topics: topics.sort() };
+}
+
+interface SessionScenario {
+  subscribePort: number;
+  publishPort: number;
+  /** Runs while the subscriber is away, after the messages were published (a broker restart). */
+  whileAway?: () => Promise<void>;
+  resumePort: () => number;
+}
+
+async function checkCleanStartSessionKeepsMessages(scenario: SessionScenario): Promise<void> {
+  await cleanStartSessionThatPersists(scenario.subscribePort, "clean-start-keeper");
+  await publishWhileAway(scenario.publishPort);
+  await scenario.whileAway?.();
+  expect(await resume(scenario.resumePort(), "clean-start-keeper", 2)).toEqual({ sessionPresent: true, topics: ["Topic/C", "TopicA/C"] });
+}
+
+const onePort = (port: number): SessionScenario => ({ subscribePort: port, publishPort: port, resumePort: () => port });
+
+describe("a session begun with Clean Start that outlives its connection is resumed with its queue [MQTT-3.1.2-4, MQTT-3.1.2-5, MQTT-3.1.2-23]", () => {
+  test("our broker", async () => {
+    const { port } = await startBroker();
+    await checkCleanStartSessionKeepsMessages(onePort(port));
+  }, 20_000);
+
+  test("our broker with --persistence, restarted while the client is away", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conformance-fixes-"));
+    try {
+      const db = join(dir, "state.db");
+      let { proc, port } = await startBroker("--persistence", db);
+      await checkCleanStartSessionKeepsMessages({
+        ...onePort(port),
+        async whileAway() {
+          proc.kill("SIGTERM");
+          await proc.waitExit();
+          proc = pingpong("broker", "--port", String(port), "--persistence", db);
+          await proc.waitFor(/Broker listening on/);
+        },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  testWithPrograms(["redis-server"], "our broker with --cluster: away from node A, published on B, resumed on B", async () => {
+    const redis = await startRedis();
+    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    await checkCleanStartSessionKeepsMessages({ subscribePort: a.port, publishPort: b.port, resumePort: () => b.port });
+  }, 30_000);
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    await checkCleanStartSessionKeepsMessages(onePort(port));
+  }, 20_000);
+});
