@@ -12,4 +12,5 @@ export const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   pub: () => import("./pub").then((m) => m.default),
   sub: () => import("./sub").then((m) => m.default),
   completion: () => import("./completion").then((m) => m.default),
+  conformance: () => import("./conformance").then((m) => m.default),
 };

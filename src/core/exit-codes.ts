@@ -5,6 +5,8 @@ export const ExitCode = {
   probesLost: 1,
   /** bench: messages lost at QoS 1 or 2 (a broker fault). */
   messagesLost: 1,
+  /** conformance: at least one statement failed. */
+  conformanceFailures: 1,
   /** A bad flag, value, file or URL. */
   usage: 2,
   /** A client could not connect before --connect-timeout, or lost its connection. */

@@ -10,7 +10,7 @@ const MISSING = join(mkdtempSync(join(tmpdir(), "cli-sweep-")), "no-such-file");
 const DIRECTORY = tmpdir();
 
 /** Flags whose value is any text (names, topics, payloads), so no value is wrong for them. */
-const FREE_TEXT = new Set(["host", "client-id", "username", "password", "topic", "message", "will-topic", "will-payload", "content-type", "response-topic", "correlation-data", "node-name", "http-host", "format", "filter-out"]);
+const FREE_TEXT = new Set(["host", "client-id", "username", "password", "topic", "message", "will-topic", "will-payload", "content-type", "response-topic", "correlation-data", "node-name", "http-host", "format", "filter-out", "only", "expect-denied-topic"]);
 
 const CLIENT: Record<string, string[]> = {
   url: ["http://example.com", "not a url", "mqtt://"],
@@ -82,6 +82,11 @@ const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
   ["bench", ["retained"], { retained: ["0", "x"], filters: ["0", "x"] }],
   ["cluster", [], { nodes: ["0", "x"], "base-port": ["70000"], redis: ["http://x", "not a url"] }],
   ["passwd", [join(MISSING, "..", "pw"), "alice", "secret", "-b"], { algorithm: ["md5"] }],
+  [
+    "conformance",
+    ["--url", "mqtt://127.0.0.1:9"],
+    { url: ["http://x", "not a url"], protocol: ["4"], concurrency: ["0", "x"], "check-timeout": ["x"], "reply-timeout": ["0"], quiet: ["x"], "expect-max-qos": ["2", "x"] },
+  ],
 ];
 
 /** Flags that mean something only beside another get it, so the value itself is what is wrong. */
