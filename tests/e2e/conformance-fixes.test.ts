@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNode, startRedis } from "./cluster-harness";
-import { pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
+import { pingpong, Proc, startBroker, startMosquitto, testWithPrograms } from "./harness";
 import { RawClient } from "./mqtt-raw";
 
 /** Subscribes `+/+` at QoS 2 on a Clean Start session that outlives its connection, then leaves. */
@@ -102,5 +102,64 @@ describe("a session begun with Clean Start that outlives its connection is resum
   testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
     const { port } = await startMosquitto();
     await checkCleanStartSessionKeepsMessages(onePort(port));
+  }, 20_000);
+});
+
+/**
+ * Subscribes mosquitto_sub to `filters` on a broker that holds a retained `$SYS` message (`sysTopic`)
+ * and a retained `fence/retained`, then publishes `fence/live`. Once that arrives, every retained
+ * message sent on subscribe is in; resolves with the topics mosquitto_sub printed.
+ */
+async function topicsSeenOnSubscribe(port: number, filters: string[], sysTopic: string): Promise<string[]> {
+  const host = ["-h", "127.0.0.1", "-p", String(port)];
+  // The $SYS message is there: a subscription that names it gets it.
+  const direct = new Proc(["mosquitto_sub", ...host, "-t", sysTopic, "-C", "1", "-v"]);
+  expect(await direct.waitExit()).toBe(0);
+  const retain = new Proc(["mosquitto_pub", ...host, "-t", "fence/retained", "-m", "retained", "-r"]);
+  expect(await retain.waitExit()).toBe(0);
+
+  const sub = new Proc(["mosquitto_sub", ...host, "-d", "-v", ...filters.flatMap((filter) => ["-t", filter])]);
+  await sub.waitFor(/received SUBACK/);
+  const live = new Proc(["mosquitto_pub", ...host, "-t", "fence/live", "-m", "live"]);
+  expect(await live.waitExit()).toBe(0);
+  await sub.waitFor(/^fence\/live live$/);
+  sub.kill();
+  await sub.waitExit();
+  const topics = sub.stdoutLines.filter((line) => !line.startsWith("Client ") && !line.startsWith("Subscribed")).map((line) => line.split(" ")[0]!);
+  expect(topics).toContain("fence/retained");
+  return topics;
+}
+
+const WILDCARDS = ["#", "+/broker/version", "+/+/+"];
+
+describe("wildcard filters do not match retained $ topics on subscribe [MQTT-4.7.2-1]", () => {
+  testWithPrograms(["mosquitto_sub", "mosquitto_pub"], "our broker", async () => {
+    const { port } = await startBroker();
+    const topics = await topicsSeenOnSubscribe(port, WILDCARDS, "$SYS/broker/version");
+    expect(topics.filter((topic) => topic.startsWith("$"))).toEqual([]);
+  }, 20_000);
+
+  testWithPrograms(["mosquitto_sub", "mosquitto_pub"], "our broker with --persistence", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "conformance-fixes-"));
+    try {
+      const { port } = await startBroker("--persistence", join(dir, "state.db"));
+      const topics = await topicsSeenOnSubscribe(port, WILDCARDS, "$SYS/broker/version");
+      expect(topics.filter((topic) => topic.startsWith("$"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  testWithPrograms(["mosquitto_sub", "mosquitto_pub", "redis-server"], "our broker with --cluster (retained messages in Redis)", async () => {
+    const redis = await startRedis();
+    const node = await startNode(redis.url, "a");
+    const topics = await topicsSeenOnSubscribe(node.port, [...WILDCARDS, "+/broker/#"], "$SYS/broker/cluster/nodes");
+    expect(topics.filter((topic) => topic.startsWith("$"))).toEqual([]);
+  }, 30_000);
+
+  testWithPrograms(["mosquitto", "mosquitto_sub", "mosquitto_pub"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    const topics = await topicsSeenOnSubscribe(port, WILDCARDS, "$SYS/broker/version");
+    expect(topics.filter((topic) => topic.startsWith("$"))).toEqual([]);
   }, 20_000);
 });
