@@ -76,6 +76,43 @@ describe("wills under the ACL", () => {
     });
   }
 
+  testWithPrograms(["mosquitto_sub"], "a will the user may publish is still sent when its client drops (3.1.1 and 5)", async () => {
+    const files = await authFiles(["alice", "bob"], ACL);
+    const { proc: broker, port } = await startBroker("--password-file", files.passwd, "--acl-file", files.acl);
+    const watcher = await subscribedAs(broker, port, "311", "bob", "alice/#", "-v", "-C", "2", "-W", "20");
+    for (const version of ["311", "5"] as const) {
+      const holder = await subscribedAs(broker, port, version, "alice", `alice/in-${version}`, "--will-topic", `alice/status-${version}`, "--will-payload", "gone");
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
+    expect(await watcher.waitExit(20_000)).toBe(0);
+    expect(watcher.stdoutLines.sort()).toEqual(["alice/status-311 gone", "alice/status-5 gone"]);
+  }, 30_000);
+
+  testWithPrograms(["redis-server", "mosquitto_sub"], "--cluster: the wills of a node killed with -9 are sent by another node, as the users who set them", async () => {
+    const files = await authFiles(["alice", "carol", "bob"], `${ACL}user carol\ntopic readwrite alice/#\n`);
+    const redis = await startRedis();
+    const auth = ["--password-file", files.passwd, "--acl-file", files.acl];
+    const [a, b] = await Promise.all([startNode(redis.url, "a", ...auth), startNode(redis.url, "b", ...auth)]);
+    const holders = [
+      await subscribedAs(a.proc, a.port, "311", "alice", "alice/in", "-i", "alice-box", "--will-topic", "alice/status-alice", "--will-payload", "alice gone"),
+      await subscribedAs(a.proc, a.port, "311", "carol", "alice/in", "-i", "carol-box", "--will-topic", "alice/status-carol", "--will-payload", "carol gone"),
+    ];
+    // carol loses the right to write alice/#; node b reloads its ACL (SIGHUP), then node a dies.
+    files.writeAcl(`${ACL}user carol\ntopic read alice/#\n`);
+    process.kill(b.proc.pid, "SIGHUP");
+    await b.proc.waitFor(/SIGHUP: reloaded/);
+    const watcher = await subscribedAs(b.proc, b.port, "311", "bob", "alice/#", "-v", "-C", "2", "-W", "60");
+    a.proc.kill("SIGKILL");
+    await a.proc.exited;
+    for (const holder of holders) holder.kill("SIGKILL");
+    await b.proc.waitFor(/The will of client carol-box may not publish to alice\/status-carol; dropped/, 60_000);
+    const marker = mosquittoAs("mosquitto_pub", b.port, "311", "alice", "-t", "alice/marker", "-m", "marker", "-q", "1");
+    expect(await marker.waitExit()).toBe(0);
+    expect(await watcher.waitExit(60_000)).toBe(0);
+    expect(watcher.stdoutLines.sort()).toEqual(["alice/marker marker", "alice/status-alice alice gone"]);
+  }, 120_000);
+
   testWithPrograms(["mosquitto_sub"], "--persistence: wills left by a kill -9 are sent as the user who set them, under the rules of the restarted broker", async () => {
     const files = await authFiles(["alice", "carol", "bob"], `${ACL}user carol\ntopic readwrite alice/#\n`);
     const db = join(files.dir, "state.db");

@@ -7,6 +7,7 @@ import mqtt from "mqtt";
 import { makeTlsFiles, readableByAll, type TlsFiles } from "./clients-peers";
 import { freePort, hasProgram, Proc, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 import { authFiles, mosquittoAs, subscribedAs } from "./acl-setup";
+import { connectV5 } from "./mqtt5-client";
 
 let tlsFiles: TlsFiles;
 beforeAll(() => {
@@ -37,6 +38,14 @@ describe("--use-username-as-client-id", () => {
     const back = mosquittoAs("mosquitto_sub", port, "311", "alice", "-t", "alice/#", "-i", "alice", "-c", "-q", "1", "-v", "-C", "1", "-W", "15");
     expect(await back.waitExit(20_000)).toBe(0);
     expect(back.stdoutLines).toEqual(["alice/inbox for alice only"]);
+  }, 30_000);
+
+  testWithPrograms([], "an MQTT 5 client that sends no client id is told the one it got: its user name", async () => {
+    const files = await authFiles(["alice"], "topic readwrite #\n");
+    const { url } = await startBroker("--password-file", files.passwd, "--use-username-as-client-id");
+    const { client, connack } = await connectV5(url, { clientId: "", username: "alice", password: "alice-pw" });
+    await client.endAsync();
+    expect(connack.properties?.assignedClientIdentifier).toBe("alice");
   }, 30_000);
 
   testWithPrograms(["mosquitto_pub"], "a client with no user name is not authorized (there is no id to give it)", async () => {
