@@ -1,7 +1,8 @@
 // `npm run bench`: our compiled broker side by side with Debian's mosquitto, and a raw TCP echo
 // server as the latency floor, in interleaved rounds (A B, B A, ...); medians go to bench/results.*.
-//   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR] [--baseline BINARY] [--only IDS] [--warmup SECONDS]
+//   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR] [--baseline BINARY] [--only IDS] [--warmup SECONDS] [--cadence-probes N]
 // --baseline adds another build of mqtt-pingpong (e.g. before an optimisation) to every round.
+// The cadence scenarios (--only cadence: them alone) are scripts/bench/cadence.ts; they write bench/cadence.*.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { renderChart } from "./lib/bench/chart";
 import { benchCluster, type ClusterBenchRun } from "./lib/bench/cluster";
 import { freePort, waitForPort } from "./lib/net";
 import { median } from "./lib/stats";
+import { runCadenceFromBench } from "./bench/cadence";
 
 const { values: flags } = parseArgs({
   options: {
@@ -22,6 +24,7 @@ const { values: flags } = parseArgs({
     baseline: { type: "string" },
     only: { type: "string" },
     warmup: { type: "string" },
+    "cadence-probes": { type: "string" },
   },
 });
 
@@ -229,6 +232,9 @@ if (only && !only.includes("cluster")) {
   }
 } else say("redis-server is not installed: no cluster scenario (apt-get install redis-server)");
 
+await runCadenceFromBench({ binary, outDir, quick, only, probes: flags["cadence-probes"], command: process.argv.slice(2), say });
+if (only && only.every((id) => id === "cadence")) process.exit(0);
+
 // ---- medians, table, files ----
 const med = (id: string, target: string, pick: (r: Record<string, any>) => number) => median((results[id]?.[target] ?? []).map(pick));
 
@@ -365,6 +371,8 @@ const markdown = [
   ...saturation,
   "",
   ...clusterLines,
+  "Round trips at the pace people ping (a probe every 200 ms and 1 s, every process idle between probes): [cadence.md](cadence.md).",
+  "",
   "![latency and throughput](results.svg)",
   "",
 ];

@@ -1,14 +1,17 @@
 // The lines a child process writes, read as they come (so its pipe never fills), and a way to wait for one.
-export function childLines(stream: ReadableStream<Uint8Array>) {
+// onLine, when given, sees each line with the time (performance.now()) its chunk was read.
+export function childLines(stream: ReadableStream<Uint8Array>, onLine?: (line: string, readAtMs: number) => void) {
   const seen: string[] = [];
   let wake = () => {};
   (async () => {
     const decoder = new TextDecoder();
     let partial = "";
     for await (const chunk of stream) {
+      const readAtMs = performance.now();
       const parts = (partial + decoder.decode(chunk, { stream: true })).split("\n");
       partial = parts.pop()!;
       seen.push(...parts);
+      if (onLine) for (const line of parts) onLine(line, readAtMs);
       wake();
     }
   })();
