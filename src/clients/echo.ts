@@ -2,6 +2,7 @@ import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
+import { canWriteDirectly, FramesByTopic } from "./direct-publish";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
 
@@ -40,6 +41,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   const publishOptions = { qos };
   // The MQTT.js client of the current attempt; set before it reads anything (prepareClient below).
   let current: MqttClient | undefined;
+  let framesByTopic: FramesByTopic | undefined;
 
   // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2]; a burst (a session's
   // stored messages at reconnect) would exceed it and get us disconnected (0x93). So echoes with
@@ -61,7 +63,12 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     echoed++;
     onEcho?.({ topic: answerTopic, payload, correlationData });
-    if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
+    if (qos === 0) {
+      const frames = framesByTopic?.of(answerTopic, correlationData ? { correlationData } : undefined);
+      if (!frames || !canWriteDirectly(client) || frames.packetLength(payload.length) === Infinity) return client.publish(answerTopic, payload, answerOptions, done);
+      client.stream.write(frames.encode(payload));
+      return done?.();
+    }
     const send = () => {
       inFlight++;
       client.publish(answerTopic, payload, answerOptions, (error) => {
@@ -106,6 +113,8 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     },
   });
   const { client } = connection;
+  // QoS 0 answers go to the socket whole, as the pinger's probes do (./direct-publish.ts).
+  framesByTopic = new FramesByTopic(connection.protocolVersion);
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above

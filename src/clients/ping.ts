@@ -5,6 +5,7 @@ import { buildProbePayload, timestampDecimals, timestampPrefix } from "../core/p
 import { ProbeBook, type Probe } from "../core/probe-book";
 import type { SummaryInput } from "../core/ping-report";
 import { Qos0PublishFrames } from "../core/publish-frame";
+import { canWriteDirectly } from "./direct-publish";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
 
@@ -151,7 +152,6 @@ function probeSender(connection: Connection, options: PingOptions) {
   const properties = pingerId && { responseTopic: options.pongTopic, correlationData: pingerId };
   const publishOptions: IClientPublishOptions = properties ? { qos: options.qos, properties } : { qos: options.qos };
   const frames = options.qos === 0 ? new Qos0PublishFrames(options.pingTopic, connection.protocolVersion, properties) : undefined;
-  const internals = client as unknown as MqttClientInternals;
   return {
     /** QoS 1/2 probes keep to the broker's Receive Maximum; QoS 0 ones need no slot. */
     usesWindow: frames === undefined,
@@ -161,8 +161,7 @@ function probeSender(connection: Connection, options: PingOptions) {
       // QoS 0: the PUBLISH is written whole (src/core/publish-frame.ts) — MQTT.js's encoding of it,
       // the MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still publishes
       // a probe when that needs its state: a connection that is down or just resending its store.
-      const ready = client.connected && !client.disconnecting && !internals._storeProcessing && internals._storeProcessingQueue.length === 0;
-      if (ready && frames.packetLength(payload.length) !== Infinity) client.stream.write(frames.encode(payload));
+      if (canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) client.stream.write(frames.encode(payload));
       else client.publish(options.pingTopic, payload, publishOptions);
     },
   };
@@ -254,6 +253,4 @@ class Schedule {
 /** What the pinger reads of MQTT.js's state; it has no public API for these. */
 interface MqttClientInternals {
   connackPacket?: { properties?: { receiveMaximum?: number } };
-  _storeProcessing: boolean;
-  _storeProcessingQueue: unknown[];
 }

@@ -1,0 +1,38 @@
+import type { MqttClient } from "mqtt";
+import { Qos0PublishFrames, type FrameProperties } from "../core/publish-frame";
+
+/** What the direct path reads of MQTT.js's state; it has no public API for these. */
+interface MqttClientInternals {
+  _storeProcessing: boolean;
+  _storeProcessingQueue: unknown[];
+}
+
+/**
+ * Whether a QoS 0 PUBLISH may go straight to the socket as one whole packet (src/core/publish-frame.ts)
+ * instead of through MQTT.js, which encodes it field by field and holds the socket corked until the
+ * next tick. Not while the connection is down or MQTT.js is resending its store: then MQTT.js must
+ * publish, so that it queues or orders the packet.
+ */
+export function canWriteDirectly(client: MqttClient): boolean {
+  const internals = client as unknown as MqttClientInternals;
+  return client.connected && !client.disconnecting && !internals._storeProcessing && internals._storeProcessingQueue.length === 0;
+}
+
+/** Frame encoders for the few (topic, properties) pairs a client answers on, built once each. */
+export class FramesByTopic {
+  private readonly frames = new Map<string, Qos0PublishFrames>();
+
+  constructor(private readonly protocolVersion: 4 | 5, private readonly limit = 64) {}
+
+  of(topic: string, properties: FrameProperties = {}): Qos0PublishFrames {
+    const key = properties.correlationData ? `${topic}\u0000${properties.correlationData.toString("hex")}` : topic;
+    let frames = this.frames.get(key);
+    if (frames === undefined) {
+      // Correlation data is the requester's choice: keep the table bounded whatever requesters send.
+      if (this.frames.size >= this.limit) this.frames.clear();
+      frames = new Qos0PublishFrames(topic, this.protocolVersion, properties);
+      this.frames.set(key, frames);
+    }
+    return frames;
+  }
+}
