@@ -1,5 +1,5 @@
-// Pure logic of the cadence scenarios (scripts/bench/cadence.ts): which probes count, their
-// percentiles, and CPU per second from /proc figures. No I/O here; tests/unit/cadence-probes.test.ts.
+// Pure logic of the cadence scenarios (scripts/bench/cadence.ts): which probes count, and CPU per
+// second from /proc figures (percentiles: scripts/lib/stats.ts). No I/O here; tests/unit/cadence-probes.test.ts.
 
 /** One probe of one stream, on the bench process's clock (ms). */
 export interface TimedProbe {
@@ -26,16 +26,6 @@ export function withoutOverlaps(probes: TimedProbe[], marginMs: number): TimedPr
     }
   }
   return probes.filter((probe) => !overlapped.has(probe));
-}
-
-/** The q-quantile (0..1) of a list, by linear interpolation between closest ranks; NaN when empty. */
-export function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = q * (sorted.length - 1);
-  const below = Math.floor(rank);
-  const above = Math.min(sorted.length - 1, below + 1);
-  return sorted[below]! + (sorted[above]! - sorted[below]!) * (rank - below);
 }
 
 /** A process's CPU time in ms from the text of /proc/<pid>/stat (utime + stime, in clock ticks). */

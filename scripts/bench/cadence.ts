@@ -11,7 +11,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { childLines } from "../child-lines";
 import { freePort } from "../lib/net";
-import { cpuMsOfStat, percentOfCore, quantile, withoutOverlaps, type TimedProbe } from "./cadence-probes";
+import { quantile } from "../lib/stats";
+import { cpuMsOfStat, percentOfCore, withoutOverlaps, type TimedProbe } from "./cadence-probes";
 
 export interface CadenceOptions {
   binary: string;

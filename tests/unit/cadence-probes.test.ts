@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cpuMsOfStat, percentOfCore, quantile, withoutOverlaps, type TimedProbe } from "../../scripts/bench/cadence-probes";
+import { cpuMsOfStat, percentOfCore, withoutOverlaps, type TimedProbe } from "../../scripts/bench/cadence-probes";
 
 describe("cadence probes", () => {
   test("probes of different streams in flight at once both drop out; others stay", () => {
@@ -21,13 +21,6 @@ describe("cadence probes", () => {
       { stream: "b", sentAtMs: 40, rttMs: 1 },
     ];
     expect(withoutOverlaps(probes, 0).map((probe) => probe.sentAtMs)).toEqual([40]);
-  });
-
-  test("quantiles interpolate between ranks", () => {
-    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
-    expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBeCloseTo(9.1);
-    expect(quantile([7], 0.9)).toBe(7);
-    expect(quantile([], 0.5)).toBeNaN();
   });
 
   test("CPU time comes from utime and stime, past a command name with spaces and parentheses", () => {
