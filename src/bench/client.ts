@@ -1,7 +1,7 @@
 import type { Socket } from "bun";
 import mqttPacket from "mqtt-packet";
-import type { BenchTls } from "./meter";
-import { ackMessageId, connackReceiveMaximum, PacketType, readFrame, readPublish, skipProperties, writeAck, type Frame, type PublishView } from "./frames";
+import type { BenchTarget, BenchTls } from "./meter";
+import { ackMessageId, connackReceiveMaximum, encodeConnect, parsedReceiveMaximum, PacketType, readFrame, readPublish, skipProperties, writeAck, type Frame, type PublishView } from "./frames";
 
 /**
  * One MQTT connection of the load generator, on Bun's native sockets rather than MQTT.js, so the
@@ -32,20 +32,6 @@ export interface BenchClientEvents {
 }
 
 export class BenchConnectError extends Error {}
-
-/** The CONNECT packet for these options (a clean session). */
-export function encodeConnect(options: Pick<BenchConnectOptions, "clientId" | "username" | "password" | "keepaliveSec" | "protocolVersion">): Buffer {
-  return mqttPacket.generate({
-    cmd: "connect",
-    protocolId: "MQTT",
-    protocolVersion: options.protocolVersion,
-    clientId: options.clientId,
-    clean: true,
-    keepalive: options.keepaliveSec,
-    username: options.username,
-    password: options.password === undefined ? undefined : Buffer.from(options.password),
-  });
-}
 
 /** One set of socket handlers for every connection (the client is socket.data), not closures per connection. */
 const SOCKET_HANDLERS: Bun.SocketHandler<BenchClient> = {
@@ -92,6 +78,11 @@ export class BenchClient {
   /** True while the socket pushes back: stop producing until onDrain. */
   get congested(): boolean {
     return this.blocked;
+  }
+
+  /** A connection to the bench's target, as client `clientId` (CONNECT encoded here unless given). */
+  static connectTo(target: BenchTarget, clientId: string, connectPacket?: Uint8Array): Promise<BenchClient> {
+    return BenchClient.connect({ ...target, timeoutMs: target.connectTimeoutMs, clientId, connectPacket });
   }
 
   static async connect(options: BenchConnectOptions): Promise<BenchClient> {
@@ -291,16 +282,4 @@ export class BenchClient {
     clearInterval(this.pingTimer);
     this.socket?.terminate();
   }
-}
-
-/** The Receive Maximum property of an MQTT 5 CONNACK (65535 when absent), by mqtt-packet's parser: for what frames.ts cannot read. */
-function parsedReceiveMaximum(bytes: Uint8Array): number {
-  let receiveMaximum = 65535;
-  const parser = mqttPacket.parser({ protocolVersion: 5 });
-  parser.on("packet", (packet) => {
-    receiveMaximum = (packet as mqttPacket.IConnackPacket).properties?.receiveMaximum ?? 65535;
-  });
-  parser.on("error", () => {});
-  parser.parse(Buffer.from(bytes));
-  return receiveMaximum;
 }

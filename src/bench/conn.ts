@@ -1,5 +1,6 @@
 import { LatencyHistogram } from "../core/histogram";
-import { BenchClient, encodeConnect } from "./client";
+import { BenchClient } from "./client";
+import { encodeConnect } from "./frames";
 import { summarizeLatency, type BenchTarget, type CpuSummary, type LatencySummary, type Progress } from "./meter";
 import { nowUs } from "./stamp";
 import { rssKiB } from "./rss";
@@ -65,18 +66,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       const index = next++;
       const attemptAt = nowUs();
       try {
-        const client = await BenchClient.connect({
-          hostname: target.hostname,
-          port: target.port,
-          tls: target.tls,
-          clientId: `${target.clientIdPrefix}-conn${String(index).padStart(width, "0")}`,
-          username: target.username,
-          password: target.password,
-          keepaliveSec: target.keepaliveSec,
-          protocolVersion: target.protocolVersion,
-          timeoutMs: target.connectTimeoutMs,
-          connectPacket: connectPacket(index),
-        });
+        const client = await BenchClient.connectTo(target, `${target.clientIdPrefix}-conn${String(index).padStart(width, "0")}`, connectPacket(index));
         histogram.recordUs(nowUs() - attemptAt);
         client.events.lost = () => dropped++;
         clients.push(client);

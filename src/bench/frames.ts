@@ -4,6 +4,7 @@
  * SUBACK, ...) is rare and goes to mqtt-packet's parser.
  */
 
+import mqttPacket from "mqtt-packet";
 import { MALFORMED, readVariableByteInteger, type ReadCursor } from "../core/variable-byte-integer";
 
 /** Where the last variable byte integer read ended: one object for every read, no allocation per packet. */
@@ -136,4 +137,30 @@ export function connackReceiveMaximum(buf: Uint8Array, frame: Frame): number | u
     }
   }
   return pos === end ? 65535 : undefined;
+}
+
+/** The CONNECT packet for these options (a clean session). */
+export function encodeConnect(options: { clientId: string; username?: string; password?: string; keepaliveSec: number; protocolVersion: 4 | 5 }): Buffer {
+  return mqttPacket.generate({
+    cmd: "connect",
+    protocolId: "MQTT",
+    protocolVersion: options.protocolVersion,
+    clientId: options.clientId,
+    clean: true,
+    keepalive: options.keepaliveSec,
+    username: options.username,
+    password: options.password === undefined ? undefined : Buffer.from(options.password),
+  });
+}
+
+/** The Receive Maximum property of an MQTT 5 CONNACK (65535 when absent), by mqtt-packet's parser: for what frames.ts cannot read. */
+export function parsedReceiveMaximum(bytes: Uint8Array): number {
+  let receiveMaximum = 65535;
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on("packet", (packet) => {
+    receiveMaximum = (packet as mqttPacket.IConnackPacket).properties?.receiveMaximum ?? 65535;
+  });
+  parser.on("error", () => {});
+  parser.parse(Buffer.from(bytes));
+  return receiveMaximum;
 }
