@@ -49,66 +49,23 @@ export const DEFAULT_CLUSTER_HEARTBEAT_MS = 5_000;
 const REDIS_RETRY_MS = 250;
 /** How long a shutdown waits for the broker to close while Redis is away. */
 const SHUTDOWN_WITHOUT_REDIS_MS = 1_000;
-/** MQTT 5 DISCONNECT reason 0x89, "Server busy": the node cannot serve until Redis is back. */
 
 export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   const redis = parseRedisUrl(options.redisUrl);
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_CLUSTER_HEARTBEAT_MS;
   const nodeId = makeNodeId(options.nodeName ?? hostname(), randomBytes(3).toString("hex"));
-
-  // At start a failed attempt is final (retryStrategy null), so the command can say so and exit;
-  // once connected, Redis going away means reconnecting until it is back.
-  let starting = true;
-  // The parts, not the URL: ioredis parses a URL string with the deprecated url.parse(), which warns.
-  const command = new Redis({
-    host: redis.host,
-    port: redis.port,
-    db: redis.db,
-    username: redis.username,
-    password: redis.password,
-    tls: redis.tls ? {} : undefined,
-    lazyConnect: true,
-    connectTimeout: Math.max(1, options.connectTimeoutMs),
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: true,
-    connectionName: nodeId,
-    retryStrategy: () => (starting ? null : REDIS_RETRY_MS),
-  });
-  let lastError = "";
-  command.on("error", (error: Error) => (lastError = error.message));
-  const deadline = performance.now() + options.connectTimeoutMs;
-  for (;;) {
-    try {
-      await command.connect();
-      break;
-    } catch (error) {
-      const reason = lastError || (error as Error).message;
-      if (performance.now() + REDIS_RETRY_MS >= deadline) {
-        command.disconnect();
-        throw new RedisUnreachableError(`cannot reach Redis at ${redis.display}: ${reason}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, REDIS_RETRY_MS));
-    }
-  }
-  starting = false;
-  const publisher = command.duplicate();
-  const subscriber = command.duplicate();
-  const connections = [command, publisher, subscriber];
-  // Ready before the first SUBSCRIBE: a subscriber whose ready check (INFO) comes after SUBSCRIBE is refused.
-  await Promise.all([publisher.connect(), subscriber.connect()]);
+  const connections = await connectRedis(redis, nodeId, options.connectTimeoutMs);
+  const [command, publisher, subscriber] = connections;
 
   const mq = mqemitterRedis({ pubConn: publisher, subConn: subscriber, matchEmptyLevels: true, concurrency: 100 });
   // mqemitter-redis re-emits connection errors on `state`; unheard, they would end the process.
-  // The connection listeners below already report a loss.
+  // The connection listeners of RedisHealth already report a loss.
   (mq as unknown as { state: NodeJS.EventEmitter }).state.on("error", () => {});
   // maxSessionDelivery is the last index of the stored queue that a reconnecting session reads
   // (LRANGE 0..n). Its default, 1000, cut a longer queue short: the rest stayed in Redis until the
   // next connection, behind the live messages delivered meanwhile. -1 is Redis for "to the end".
   const persistence = aedesPersistenceRedis({ conn: command, maxSessionDelivery: -1 });
 
-  let redisUp = true;
-  let closing = false;
-  let broker: Aedes | undefined;
   // Every node's aedes publishes $SYS/<id>/birth once and $SYS/<id>/heartbeat each heartbeatMs.
   const lastSeen = new Map<string, number>([[nodeId, Date.now()]]);
   const seen = (packet: Record<string, unknown>, done: () => void) => {
@@ -118,32 +75,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
   mq.on("$SYS/+/heartbeat", seen);
   mq.on("$SYS/+/birth", seen);
 
-  const onDown = (reason: string) => {
-    if (!redisUp || closing) return;
-    redisUp = false;
-    log.warn(`Lost Redis at ${redis.display} (${reason}); refusing clients until it is back.`);
-    if (!broker) return;
-    // aedes 2 has these at run time; its typings lack them.
-    const clients = (broker as unknown as { clients: Record<string, DisconnectableClient> }).clients;
-    for (const client of Object.values(clients)) {
-      client.disconnect({ reasonCode: ReasonCode.serverBusy }, () => {});
-      // aedes finishes a close only after its Redis writes; end the socket now so the client knows.
-      setImmediate(() => client.conn.end());
-    }
-  };
-  const onReady = () => {
-    if (redisUp || closing) return;
-    if (connections.some((connection) => connection.status !== "ready")) return;
-    redisUp = true;
-    lastError = "";
-    log.info(`Redis at ${redis.display} is back; accepting clients.`);
-  };
-  for (const connection of connections) {
-    connection.on("error", (error: Error) => (lastError = error.message));
-    connection.on("close", () => onDown(lastError || "connection closed"));
-    connection.on("ready", onReady);
-  }
-
+  const health = new RedisHealth(redis, connections);
   const aedesOptions: AedesOptions = {
     id: nodeId,
     mq,
@@ -158,28 +90,28 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     redis,
     aedesOptions,
     get redisUp() {
-      return redisUp;
+      return health.up;
     },
     nodes: () => aliveNodes(lastSeen, Date.now(), heartbeatMs),
     attach(aedes) {
-      broker = aedes;
+      health.broker = aedes;
       setClusterView(aedes, cluster);
       // In front of the broker's own preConnect (limits, access): a CONNECT while Redis is away is
       // closed unanswered, so the client retries or moves to another node.
       const running = aedes as unknown as { preConnect: NonNullable<AedesOptions["preConnect"]> };
       const preConnect = running.preConnect;
       running.preConnect = (client, packet, callback) => {
-        if (redisUp) preConnect.call(aedes, client, packet, callback);
+        if (health.up) preConnect.call(aedes, client, packet, callback);
         else callback(new Error(`Redis at ${redis.display} is unavailable`), false);
       };
       // Without a listener an 'error' event would end the process; a failed Redis write is logged instead.
       (aedes as unknown as NodeJS.EventEmitter).on("error", (error: Error) => {
-        if (!closing) log.warn(`cluster: ${error.message}`);
+        if (!health.closing) log.warn(`cluster: ${error.message}`);
       });
     },
     async shutdown(closeBroker) {
-      closing = true;
-      if (!redisUp) {
+      health.closing = true;
+      if (!health.up) {
         // aedes would wait for ever on the Redis writes of closing sessions: give it a moment, no
         // more, and leave the connections as they are (dropping them would fail those writes with
         // errors on the way out); the process ends right after.
@@ -191,4 +123,97 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
     },
   };
   return cluster;
+}
+
+/**
+ * The three Redis connections a node needs (commands, publish, subscribe), retrying until
+ * `connectTimeoutMs`; then RedisUnreachableError.
+ */
+async function connectRedis(redis: RedisTarget, nodeId: string, connectTimeoutMs: number): Promise<[Redis, Redis, Redis]> {
+  // At start a failed attempt is final (retryStrategy null), so the command can say so and exit;
+  // once connected, Redis going away means reconnecting until it is back.
+  let starting = true;
+  // The parts, not the URL: ioredis parses a URL string with the deprecated url.parse(), which warns.
+  const command = new Redis({
+    host: redis.host,
+    port: redis.port,
+    db: redis.db,
+    username: redis.username,
+    password: redis.password,
+    tls: redis.tls ? {} : undefined,
+    lazyConnect: true,
+    connectTimeout: Math.max(1, connectTimeoutMs),
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+    connectionName: nodeId,
+    retryStrategy: () => (starting ? null : REDIS_RETRY_MS),
+  });
+  let lastError = "";
+  const noteError = (error: Error) => (lastError = error.message);
+  command.on("error", noteError);
+  const deadline = performance.now() + connectTimeoutMs;
+  for (;;) {
+    try {
+      await command.connect();
+      break;
+    } catch (error) {
+      const reason = lastError || (error as Error).message;
+      if (performance.now() + REDIS_RETRY_MS >= deadline) {
+        command.disconnect();
+        throw new RedisUnreachableError(`cannot reach Redis at ${redis.display}: ${reason}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, REDIS_RETRY_MS));
+    }
+  }
+  starting = false;
+  command.off("error", noteError);
+  const publisher = command.duplicate();
+  const subscriber = command.duplicate();
+  // Ready before the first SUBSCRIBE: a subscriber whose ready check (INFO) comes after SUBSCRIBE is refused.
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  return [command, publisher, subscriber];
+}
+
+/**
+ * Whether the node can serve: a node without Redis cannot route a single message, so on losing any
+ * connection it disconnects its clients (MQTT 5: Server busy) until all are ready again.
+ */
+class RedisHealth {
+  up = true;
+  closing = false;
+  broker: Aedes | undefined;
+  private lastError = "";
+
+  constructor(
+    private readonly redis: RedisTarget,
+    private readonly connections: Redis[],
+  ) {
+    for (const connection of connections) {
+      connection.on("error", (error: Error) => (this.lastError = error.message));
+      connection.on("close", () => this.down(this.lastError || "connection closed"));
+      connection.on("ready", () => this.ready());
+    }
+  }
+
+  private down(reason: string): void {
+    if (!this.up || this.closing) return;
+    this.up = false;
+    log.warn(`Lost Redis at ${this.redis.display} (${reason}); refusing clients until it is back.`);
+    if (!this.broker) return;
+    // aedes 2 has these at run time; its typings lack them.
+    const clients = (this.broker as unknown as { clients: Record<string, DisconnectableClient> }).clients;
+    for (const client of Object.values(clients)) {
+      client.disconnect({ reasonCode: ReasonCode.serverBusy }, () => {});
+      // aedes finishes a close only after its Redis writes; end the socket now so the client knows.
+      setImmediate(() => client.conn.end());
+    }
+  }
+
+  private ready(): void {
+    if (this.up || this.closing) return;
+    if (this.connections.some((connection) => connection.status !== "ready")) return;
+    this.up = true;
+    this.lastError = "";
+    log.info(`Redis at ${this.redis.display} is back; accepting clients.`);
+  }
 }
