@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { makeTlsFiles, type TlsFiles } from "./clients-peers";
 import { freePort, hasProgram, Proc, pingpong, startBroker, testWithPrograms } from "./harness";
 
@@ -18,7 +19,33 @@ async function tlsBroker(...extra: string[]): Promise<{ broker: Proc; port: numb
 const mosquittoTls = (tool: string, port: number, ...args: string[]) =>
   new Proc([tool, "-h", "localhost", "-p", String(port), "--cafile", files.caCert, ...args]);
 
+/** Opens a plain TCP connection and sends `bytes` (or nothing); resolves with how long the broker kept it open. */
+function heldOpenMs(port: number, bytes: Buffer, deadlineMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`still open after ${deadlineMs} ms`));
+    }, deadlineMs);
+    socket.on("data", () => {});
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(performance.now() - started);
+    });
+  });
+}
+
 describe("the TLS listener", () => {
+  testWithPrograms(["openssl"], "a socket that never finishes its TLS handshake is closed after --idle-timeout, as one that never sends CONNECT", async () => {
+    const { tlsPort } = await tlsBroker("--idle-timeout", "1s");
+    // Nothing at all, then the first bytes of a ClientHello and no more.
+    for (const bytes of [Buffer.alloc(0), Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])]) {
+      expect(await heldOpenMs(tlsPort, bytes, 10_000)).toBeGreaterThanOrEqual(900);
+    }
+  });
+
   testWithPrograms(["openssl", "mosquitto_sub", "mosquitto_pub"], "mosquitto_sub --cafile receives over TLS what mosquitto_pub sends over TLS (5 and 3.1.1)", async () => {
     const { broker, tlsPort } = await tlsBroker();
     for (const version of ["5", "311"]) {

@@ -40,6 +40,8 @@ export interface TlsListenerOptions {
   credentials: TlsCredentials;
   /** Refuse clients without a valid certificate (signed by `ca`). */
   requireCertificate: boolean;
+  /** A socket that has not finished its handshake by then is closed (--idle-timeout). */
+  handshakeTimeoutMs: number;
 }
 
 export function tlsListener(options: TlsListenerOptions): ListenerStarter {
@@ -56,6 +58,7 @@ export function tlsListener(options: TlsListenerOptions): ListenerStarter {
             ca,
             requestCert: options.requireCertificate,
             rejectUnauthorized: options.requireCertificate,
+            handshakeTimeout: options.handshakeTimeoutMs,
           },
           (socket) => {
             // Nagle would hold small MQTT packets back ~40 ms; every round trip pays for it.
@@ -64,7 +67,12 @@ export function tlsListener(options: TlsListenerOptions): ListenerStarter {
           },
         );
         options.credentials.serve(server);
-        server.on("tlsClientError", (error) => log.debug(`TLS handshake failed: ${error.message}`));
+        // Bun reports a failed or timed-out handshake here but leaves the socket open (Node closes it):
+        // a client that never finishes its handshake would hold a descriptor for ever.
+        server.on("tlsClientError", (error, socket) => {
+          log.debug(`TLS handshake failed: ${error.message}`);
+          socket?.destroy();
+        });
         return listenNet(server, host, port);
       },
       (address) => `mqtts://${address}`,

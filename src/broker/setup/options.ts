@@ -120,7 +120,7 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
     const files = tlsFilesOf(args);
     tls = { files, credentials: new TlsCredentials(readTlsPem(files)) };
     const requireCertificate = Boolean(args["require-certificate"]);
-    listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), credentials: tls.credentials, requireCertificate }));
+    listeners.push(tlsListener({ host, port: portFlag(args["tls-port"], "tls-port"), credentials: tls.credentials, requireCertificate, handshakeTimeoutMs: limits.connectTimeoutMs }));
   } else if (args.cert || args.key || args.cafile || args["require-certificate"]) throw new UsageError("--cert, --key, --cafile and --require-certificate need --tls-port");
   if (args["ws-port"] !== undefined) {
     listeners.push(webSocketListener({ host, port: portFlag(args["ws-port"], "ws-port"), maxMessageBytes: limits.maxPacketSize, allowedOrigins: wsOriginsOf(args) }));
