@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { BCRYPT_HASH, checkUserName, deleteUserLine, PASSWORD_HASH, parsePasswordFile, setUserLine } from "../broker/auth/password-file";
 import { UsageError } from "../core/usage-error";
@@ -69,9 +69,10 @@ function readExisting(file: string): string {
 
 /** Writes a new file beside the old one and renames it over, so a crash never leaves half a file. */
 function writeAtomically(file: string, text: string): void {
-  const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o600;
+  // Always 0600, an existing file's mode included: the hashes are worth guessing at offline.
   const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, text, { mode });
+  writeFileSync(temporary, text, { mode: 0o600 });
+  chmodSync(temporary, 0o600); // the mode above applies only when the file is created, not to a leftover one
   renameSync(temporary, file);
 }
 

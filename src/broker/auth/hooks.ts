@@ -2,7 +2,7 @@
 // place where the broker decides who a client is and what it may publish and read.
 import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { log } from "../../log";
-import { PASSWORD_HASH } from "./password-file";
+import { PasswordChecker } from "./password-check";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
 import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
 
@@ -23,6 +23,7 @@ export interface AccessControlOptions {
 type Hooks = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">;
 
 // CONNACK return codes (3.1.1); aedes maps them to 0x86 / 0x87 for MQTT 5.
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -42,9 +43,11 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     return found.rules;
   };
 
+  // Its cap on verifications at once and its back-off per address (docs/security.md, "Limits").
+  const passwords = new PasswordChecker();
   if (options.users || options.acl || options.useUsernameAsClientId || options.useIdentityAsUsername) {
     hooks.authenticate = (client, username, password, done) => {
-      login(options, client as unknown as ConnectingClient, username ?? undefined, password).then(
+      login(options, passwords, client as unknown as ConnectingClient, username ?? undefined, password).then(
         (user) => {
           if (user instanceof Error) return done(user, false);
           usernames.set(client, user);
@@ -105,7 +108,7 @@ function mayPublish(rules: ClientRules, topic: string): boolean {
 }
 
 /** Who the client is: its user name, undefined when anonymous, or the refusal to send it. */
-async function login(options: AccessControlOptions, client: ConnectingClient, username: User, password: Readonly<Buffer> | undefined): Promise<User | AuthenticateError> {
+async function login(options: AccessControlOptions, passwords: PasswordChecker, client: ConnectingClient, username: User, password: Readonly<Buffer> | undefined): Promise<User | AuthenticateError> {
   if (options.useIdentityAsUsername) {
     // The certificate is the login, as with mosquitto's use_identity_as_username: no password asked.
     const commonName = certificateCommonName(client.conn);
@@ -115,7 +118,9 @@ async function login(options: AccessControlOptions, client: ConnectingClient, us
   }
   if (!options.users) return username;
   if (username === undefined) return options.allowAnonymous ? undefined : refused(client, "no user name (not authorized)", NOT_AUTHORIZED);
-  if (await checkPassword(options.users, username, password)) return username;
+  const verdict = await passwords.check(options.users, peerAddress(client.conn), username, password);
+  if (verdict === "accepted") return username;
+  if (verdict === "busy") return refused(client, "too many logins waiting to be checked (server unavailable)", SERVER_UNAVAILABLE);
   // The password is never logged, whatever happens.
   return refused(client, `bad user name or password (user "${username}")`, BAD_USERNAME_OR_PASSWORD);
 }
@@ -130,17 +135,8 @@ function refusal(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-let dummyHash: string | undefined;
-
-/** Verifies against the user's hash; an unknown user costs the same time, so it cannot be told apart. */
-async function checkPassword(users: Map<string, string>, username: string, password: Readonly<Buffer> | undefined): Promise<boolean> {
-  const hash = users.get(username);
-  const candidate = password ? Buffer.from(password).toString("utf8") : "";
-  if (hash === undefined) {
-    dummyHash ??= await Bun.password.hash("not a password", PASSWORD_HASH);
-    await Bun.password.verify(candidate, dummyHash);
-    return false;
-  }
-  if (!password) return false;
-  return Bun.password.verify(candidate, hash);
+/** The client's address, as each listener's stream keeps it (node:net / node:tls socket, Bun socket, WebSocket). */
+function peerAddress(conn: unknown): string | undefined {
+  const stream = conn as { remoteAddress?: string; socket?: { remoteAddress?: string } };
+  return stream.remoteAddress ?? stream.socket?.remoteAddress;
 }

@@ -36,10 +36,13 @@ export function parsePasswordFile(text: string): Map<string, string> {
   return users;
 }
 
-/** A user name fit for the file: not empty, no ':' (the separator), no line breaks. */
+/** A user name fit for the file: not empty, no ':' (the separator), no line breaks, read back as written. */
 export function checkUserName(user: string): string | undefined {
   if (user === "") return "the user name must not be empty";
   if (/[:\r\n]/.test(user)) return `the user name must not contain ':' or a line break: "${user}"`;
+  // The file reader skips lines starting with # and trims each line: such a user could never log in.
+  if (user.startsWith("#")) return `the user name must not start with '#' (the file would read it as a comment): "${user}"`;
+  if (user.trim() !== user) return `the user name must not start or end with a space: "${user}"`;
   return undefined;
 }
 

@@ -26,11 +26,14 @@ const SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
 export class WebSocketDuplex extends Duplex {
   bytesRead = 0;
   bytesWritten = 0;
+  /** The peer's address, as a socket has it (the login back-off is kept per address). */
+  readonly remoteAddress: string;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
   private readPaused = false;
 
   constructor(private readonly ws: ServerWebSocket<Connection>) {
     super({ readableHighWaterMark: READ_HIGH_WATER_MARK });
+    this.remoteAddress = ws.remoteAddress;
   }
 
   /** Incoming data is pushed as it arrives (see receive); this is called when aedes wants more. */
