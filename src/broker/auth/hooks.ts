@@ -18,6 +18,8 @@ export interface AccessControlOptions {
   useUsernameAsClientId?: boolean;
   /** --use-identity-as-username: a TLS client's certificate CN is its user name (no password asked). */
   useIdentityAsUsername?: boolean;
+  /** Password checks, shared with /metrics' logins (one cap and one back-off per address for both). */
+  passwords?: PasswordChecker;
 }
 
 type Hooks = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">;
@@ -44,7 +46,7 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
   };
 
   // Its cap on verifications at once and its back-off per address (docs/security.md, "Limits").
-  const passwords = new PasswordChecker();
+  const passwords = options.passwords ?? new PasswordChecker();
   if (options.users || options.acl || options.useUsernameAsClientId || options.useIdentityAsUsername) {
     hooks.authenticate = (client, username, password, done) => {
       login(options, passwords, client as unknown as ConnectingClient, username ?? undefined, password).then(

@@ -7,6 +7,23 @@ export interface HttpListenerOptions {
   host: string;
   port: number;
   metrics: BrokerMetrics;
+  /** When set, GET /metrics needs HTTP Basic credentials this accepts (a user of --password-file). */
+  checkLogin?: (username: string, password: string, address: string | undefined) => Promise<boolean>;
+}
+
+const loginNeeded = () =>
+  new Response("Log in with a user of the broker's --password-file\n", {
+    status: 401,
+    headers: { "WWW-Authenticate": 'Basic realm="mqtt-pingpong metrics", charset="UTF-8"' },
+  });
+
+/** user and password from an `Authorization: Basic ...` header, or undefined. */
+export function basicCredentials(header: string | null): { username: string; password: string } | undefined {
+  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (!match) return undefined;
+  const text = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = text.indexOf(":");
+  return colon < 0 ? undefined : { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 /** A listener that takes no MQTT connections; it only answers the two GETs. */
@@ -19,13 +36,17 @@ export function httpListener(options: HttpListenerOptions): ListenerStarter {
         const server = Bun.serve({
           hostname: host,
           port,
-          async fetch(request) {
+          async fetch(request, server) {
             const path = new URL(request.url).pathname;
             if (path !== "/healthz" && path !== "/metrics") return new Response("Not found: try /healthz or /metrics\n", { status: 404 });
             if (request.method !== "GET" && request.method !== "HEAD") {
               return new Response("Method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
             }
             if (path === "/healthz") return new Response("ok\n", { headers: { "Content-Type": "text/plain; charset=utf-8" } });
+            if (options.checkLogin) {
+              const credentials = basicCredentials(request.headers.get("authorization"));
+              if (!credentials || !(await options.checkLogin(credentials.username, credentials.password, server.requestIP(request)?.address))) return loginNeeded();
+            }
             let text: string;
             try {
               text = formatPrometheus(await options.metrics.sample());

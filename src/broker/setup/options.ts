@@ -6,6 +6,7 @@ import { durationFlag, parseIntegerFlag, portFlag } from "../../core/flag-parser
 import { parsePersistenceTarget } from "../../core/persistence-target";
 import { UsageError } from "../../core/usage-error";
 import { accessControlHooks, type AccessControlOptions } from "../auth/hooks";
+import { PasswordChecker } from "../auth/password-check";
 import { httpListener } from "../listeners/http";
 import { TlsCredentials, tlsListener } from "../listeners/tls";
 import { webSocketListener } from "../listeners/ws";
@@ -89,6 +90,21 @@ export function toResourceLimits(args: BrokerArgValues): ResourceLimits {
   };
 }
 
+/**
+ * The MQTT listeners' rule for /metrics: off loopback it needs --password-file, and with one it asks
+ * for a user of it, unless --http-allow-anonymous says on purpose that anyone may read it.
+ */
+function metricsLogin(args: BrokerArgValues, access: AccessControlOptions) {
+  const host = String(args["http-host"]);
+  if (args["http-allow-anonymous"]) return undefined;
+  if (!access.users) {
+    if (isLoopback(host)) return undefined;
+    throw new UsageError(`refusing to serve /metrics on ${host} without authentication: give --password-file (then /metrics asks for a user of it), or --http-allow-anonymous`);
+  }
+  return async (username: string, password: string, address: string | undefined) =>
+    (await access.passwords!.check(access.users!, address, username, Buffer.from(password))) === "accepted";
+}
+
 function wsOriginsOf(args: BrokerArgValues) {
   try {
     return parseAllowedOrigins(args["ws-origin"] === undefined ? undefined : String(args["ws-origin"]));
@@ -109,7 +125,7 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   const users = passwordFile ? readPasswordFile(passwordFile) : undefined;
   const acl = aclFile ? readAclFile(aclFile) : undefined;
   const allowAnonymous = Boolean(args["allow-anonymous"]);
-  const access: AccessControlOptions = { users, allowAnonymous, acl, ...toIdentityOptions(args) };
+  const access: AccessControlOptions = { users, allowAnonymous, acl, ...toIdentityOptions(args), passwords: new PasswordChecker() };
   // mosquitto 2's rule: without authentication, only this machine may connect.
   if (!isLoopback(host) && !users && !allowAnonymous && !access.useIdentityAsUsername) {
     throw new UsageError(`refusing to listen on ${host} without authentication: give --password-file, --use-identity-as-username, or --allow-anonymous to let anyone in`);
@@ -134,7 +150,7 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   const services: NonNullable<BrokerOptions["services"]> = [enforceResourceLimits(resources, limitCounters)];
   if (metrics) services.push(metrics.attach);
   if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
-  if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics }));
+  if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics, checkLogin: metricsLogin(args, access) }));
 
   const options: BrokerOptions = {
     host,
