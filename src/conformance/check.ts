@@ -97,7 +97,8 @@ export class CheckContext {
 
   private withCredentials(fields: Partial<ConnectFields>): ConnectFields {
     const credentials = fields.username === undefined && this.settings.username !== undefined ? { username: this.settings.username, password: this.settings.password } : {};
-    return { clientId: this.clientId(), keepAlive: KEEP_ALIVE_S, ...credentials, ...fields };
+    const given = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    return { clientId: this.clientId(), keepAlive: KEEP_ALIVE_S, ...credentials, ...given };
   }
 
   /** Sends a CONNECT and returns the connection and whatever CONNACK came (none when it closed first). */

@@ -46,6 +46,9 @@ const knownBrokerBugs = new Set<string>([
   "5 MQTT-3.3.1-3",
   // No Local on a Shared Subscription accepted (a Protocol Error).
   "5 MQTT-3.8.3-4",
+  // User Properties reordered (grouped by key) when forwarded, in a PUBLISH and in the will.
+  "5 MQTT-3.3.2-18",
+  "5 MQTT-3.1.3-10",
 ]);
 
 /** Both brokers get the same keep-alive cap: a 3.1.1 client asking for no keep-alive must still be accepted. */
@@ -75,7 +78,7 @@ test(
     const fixed = [...knownBrokerBugs].filter((bug) => !failed.some((result) => key(result) === bug));
     expect(fixed).toEqual([]);
     expect(status).toBe(failed.length > 0 ? 1 : 0);
-    expect(new Set(results.map(key)).size).toBeGreaterThanOrEqual(150);
+    expect(new Set(results.map(key)).size).toBeGreaterThanOrEqual(290);
   },
   150_000,
 );
@@ -89,7 +92,7 @@ testWithPrograms(
     const failed = failing(results);
     console.log(`mosquitto: ${results.length - failed.length} of ${results.length} not failed; failing: ${failed.map(key).join(", ") || "none"}`);
     expect(status).toBe(failed.length > 0 ? 1 : 0);
-    expect(results.length).toBeGreaterThanOrEqual(150);
+    expect(results.length).toBeGreaterThanOrEqual(290);
   },
   150_000,
 );

@@ -3,12 +3,15 @@ import type { Check } from "../check";
 import { connectChecks } from "./connect";
 import { dataChecks } from "./data";
 import { miscChecks } from "./misc";
+import { propertyChecks } from "./properties";
 import { publishChecks } from "./publish";
 import { qosChecks } from "./qos";
 import { sessionChecks } from "./session";
 import { subscribeChecks } from "./subscribe";
+import { topicChecks } from "./topics";
+import { willChecks } from "./will";
 
-const all: Check[] = [...dataChecks, ...connectChecks, ...sessionChecks, ...publishChecks, ...qosChecks, ...subscribeChecks, ...miscChecks];
+const all: Check[] = [...dataChecks, ...connectChecks, ...sessionChecks, ...publishChecks, ...qosChecks, ...subscribeChecks, ...miscChecks, ...topicChecks, ...propertyChecks, ...willChecks];
 
 const sectionKey = (check: Check) => check.section.split(".").map((part) => part.padStart(3, "0")).join(".");
 
