@@ -23,6 +23,8 @@ export interface BrokerOptions {
   onConnection?: (stream: Duplex) => void;
   /** Started once aedes exists, before any listener ($SYS, metrics); stopped first on close. */
   services?: Array<(aedes: Aedes) => { close(): void | Promise<void> }>;
+  /** Told every address bound once all listeners are up (the console shows them). */
+  onListening?: (addresses: string[]) => void;
   /** --max-queued and what happens to a subscriber that stays full (src/broker/slow-consumers.ts). */
   queue?: QueueLimits;
 }
@@ -84,6 +86,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     throw error;
   }
 
+  options.onListening?.(listeners.flatMap((listener) => listener.addresses));
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { drainMs?: number } = {}) =>
     (closing ??= (async () => {

@@ -48,6 +48,18 @@ interface QueuedClient {
 
 const RECHECK_MS = 5;
 
+/** What the console shows of one client's queue: messages waiting now, and QoS 0 messages dropped for it. */
+export interface QueueState {
+  queued(): number;
+  dropped: number;
+}
+const queueStates = new WeakMap<object, QueueState>();
+
+/** The queue of a client started with limitQueue; undefined without --max-queued limits. */
+export function queueStateOf(client: object): QueueState | undefined {
+  return queueStates.get(client);
+}
+
 /**
  * Policy, per client, once `maxQueued` messages or `maxQueuedBytes` bytes wait for it:
  * - QoS 0 is dropped for that client (at most once; others still get it), as mosquitto does.
@@ -73,10 +85,13 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   const queuedBytes = () => client.conn.writableLength ?? 0;
   const full = () => queued() >= maxQueued || queuedBytes() >= maxQueuedBytes;
   const writtenQoS0 = () => void pendingQoS0--;
+  const state: QueueState = { queued, dropped: 0 };
+  queueStates.set(aedesClient, state);
 
   client.deliver0 = (packet, done) => {
     if (client.closed) return deliver0(packet, done);
     if (full()) {
+      state.dropped++;
       if (client.id) events.droppedQoS0(client.id);
     } else {
       pendingQoS0++;

@@ -6,18 +6,28 @@ import { startBrokerOrExit } from "./broker";
 import { exitOnConnectionError } from "./client-run";
 import { probeArgs, runPing, toProbeOptions } from "./ping";
 import { portFlag } from "../core/flag-parsers";
+import { httpWithConsole } from "../broker/console";
+import { BrokerMetrics } from "../broker/metrics";
+import type { BrokerOptions } from "../broker/server";
 
 export default defineCommand({
   meta: { name: "all", description: "Broker, echo and ping together in one process" },
   args: {
     port: { type: "string", alias: "p", description: "TCP port of the broker", default: "10008" },
+    "http-port": { type: "string", description: "Serve the web console, /healthz and /metrics on localhost at this port" },
     ...probeArgs,
     verbose: { type: "boolean", alias: "v", description: "Debug output, every publish included" },
   },
   async run({ args }) {
     setLogLevel({ verbose: args.verbose, quiet: args.json });
     const probe = toProbeOptions(args);
-    const broker = await startBrokerOrExit({ host: "localhost", port: portFlag(args.port) });
+    const brokerOptions: BrokerOptions = { host: "localhost", port: portFlag(args.port) };
+    if (args["http-port"] !== undefined) {
+      const metrics = new BrokerMetrics();
+      const http = httpWithConsole({ host: "localhost", port: portFlag(args["http-port"], "http-port"), metrics, access: {}, pingTopic: probe.pingTopic, pongTopic: probe.pongTopic });
+      Object.assign(brokerOptions, { listeners: [http.listener], services: [metrics.attach, http.service], onConnection: metrics.countConnection, onListening: http.onListening });
+    }
+    const broker = await startBrokerOrExit(brokerOptions);
     // Clients use the port actually bound, so --port 0 works too.
     const connection = (role: string) => ({
       url: `mqtt://127.0.0.1:${broker.port}`,

@@ -72,7 +72,7 @@ export const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
   ],
   ["echo", [], { ...CLIENT, qos: ["3"], "ping-topic": ["a/#"], "pong-topic": ["+"] }],
   ["ping", [], { ...CLIENT, ...PROBE }],
-  ["all", [], { port: ["70000"], ...PROBE }],
+  ["all", [], { port: ["70000"], "http-port": ["70000", "x"], ...PROBE }],
   ["pub", ["--topic", "t", "--message", "m"], { ...CLIENT, qos: ["3"], repeat: ["0", "x"], "repeat-delay": ["x"], "will-qos": ["3"], "message-expiry": ["x"], "user-property": ["novalue"] }],
   ["pub", ["--topic", "t"], { file: [MISSING, DIRECTORY] }],
   ["sub", ["--topic", "t"], { ...CLIENT, qos: ["3"], count: ["0", "x"], timeout: ["x"], "idle-timeout": ["x"] }],

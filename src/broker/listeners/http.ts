@@ -1,4 +1,6 @@
-// The HTTP endpoint for operators: GET /healthz and GET /metrics (Prometheus text format).
+// The HTTP endpoint for operators: GET /healthz, GET /metrics (Prometheus text format), and the
+// web console at / (src/broker/console/).
+import type { ConsoleFetch } from "../console/routes";
 import type { ListenerStarter } from "../server";
 import { formatPrometheus, type BrokerMetrics } from "../metrics";
 import { bindAll } from "./bind";
@@ -9,6 +11,8 @@ export interface HttpListenerOptions {
   metrics: BrokerMetrics;
   /** When set, GET /metrics needs HTTP Basic credentials this accepts (a user of --password-file). */
   checkLogin?: (username: string, password: string, address: string | undefined) => Promise<boolean>;
+  /** The web console's paths (src/broker/console/); it does its own login. */
+  console?: ConsoleFetch;
 }
 
 const loginNeeded = () =>
@@ -38,7 +42,10 @@ export function httpListener(options: HttpListenerOptions): ListenerStarter {
           port,
           async fetch(request, server) {
             const path = new URL(request.url).pathname;
-            if (path !== "/healthz" && path !== "/metrics") return new Response("Not found: try /healthz or /metrics\n", { status: 404 });
+            if (path !== "/healthz" && path !== "/metrics") {
+              const answer = await options.console?.(request, server);
+              return answer ?? new Response(`Not found: try ${options.console ? "/, " : ""}/healthz or /metrics\n`, { status: 404 });
+            }
             if (request.method !== "GET" && request.method !== "HEAD") {
               return new Response("Method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
             }

@@ -7,7 +7,7 @@ import { parsePersistenceTarget } from "../../core/persistence-target";
 import { UsageError } from "../../core/usage-error";
 import { accessControlHooks, type AccessControlOptions } from "../auth/hooks";
 import { PasswordChecker } from "../auth/password-check";
-import { httpListener } from "../listeners/http";
+import { httpWithConsole } from "../console";
 import { TlsCredentials, tlsListener } from "../listeners/tls";
 import { webSocketListener } from "../listeners/ws";
 import { OriginError, parseAllowedOrigins } from "../listeners/ws-origin";
@@ -150,7 +150,13 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   const services: NonNullable<BrokerOptions["services"]> = [enforceResourceLimits(resources, limitCounters)];
   if (metrics) services.push(metrics.attach);
   if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
-  if (metrics && httpPort !== undefined) listeners.push(httpListener({ host: String(args["http-host"]), port: httpPort, metrics, checkLogin: metricsLogin(args, access) }));
+  let onListening: BrokerOptions["onListening"];
+  if (metrics && httpPort !== undefined) {
+    const http = httpWithConsole({ host: String(args["http-host"]), port: httpPort, metrics, access, checkLogin: metricsLogin(args, access) });
+    if (http.service) services.push(http.service);
+    listeners.push(http.listener);
+    onListening = http.onListening;
+  }
 
   const options: BrokerOptions = {
     host,
@@ -159,6 +165,7 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
     listeners,
     services,
     onConnection: metrics?.countConnection,
+    onListening,
   };
   return { options, reload: { access, passwordFile, aclFile, tls } };
 }

@@ -1,0 +1,113 @@
+// The console's table of clients: one row per connected client, read from aedes when the page asks.
+// Who logged in and when is noted once per connection (not per message).
+import type { Aedes, Client } from "aedes";
+import { SocketStream } from "../listeners/socket-stream";
+import { WebSocketDuplex } from "../listeners/ws";
+import { queueStateOf } from "../slow-consumers";
+
+export interface ClientRow {
+  id: string;
+  user: string | null;
+  address: string;
+  protocolVersion: number | null;
+  transport: "tcp" | "tls" | "ws" | "other";
+  keepaliveSec: number;
+  subscriptions: number;
+  inFlight: number;
+  queued: number;
+  dropped: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectedAt: number;
+}
+
+export interface ClientDetail extends ClientRow {
+  subscriptionList: Array<{ topic: string; qos: number }>;
+}
+
+/** The parts of aedes's Client (and the patched one) read here. */
+interface ClientInternals {
+  id: string;
+  version: number | null;
+  subscriptions: Record<string, { qos: number } | number>;
+  _keepaliveInterval: number;
+  _lazy: { _inflightOut: Set<unknown> | null; _incomingInflight: Set<unknown> | null } | null;
+  conn: { bytesRead?: number; bytesWritten?: number; remoteAddress?: string; remotePort?: number; encrypted?: boolean; socket?: { remoteAddress?: string }; ws?: { remoteAddress?: string } };
+  disconnect(options: { reasonCode: number }, done?: () => void): void;
+  close(done?: () => void): void;
+}
+
+type AedesClients = Aedes & { clients: Record<string, ClientInternals> };
+
+/** MQTT 5 DISCONNECT reason 0x98: Administrative action. */
+const ADMINISTRATIVE_ACTION = 0x98;
+
+export class ClientsView {
+  private readonly users = new WeakMap<object, string | null>();
+  private readonly connectedAt = new WeakMap<object, number>();
+  private aedes: AedesClients | undefined;
+
+  /** Notes each client's user name (wrapping aedes's authenticate) and connect time. */
+  attach(aedes: Aedes): void {
+    this.aedes = aedes as AedesClients;
+    aedes.on("client", (client) => this.connectedAt.set(client, Date.now()));
+    const authenticate = aedes.authenticate;
+    aedes.authenticate = (client, username, password, done) =>
+      authenticate.call(aedes, client, username, password, (error, ok) => {
+        if (ok) this.users.set(client, username ?? null);
+        done(error, ok);
+      });
+  }
+
+  rows(): ClientRow[] {
+    return Object.values(this.aedes?.clients ?? {}).map((client) => this.rowOf(client));
+  }
+
+  detail(id: string): ClientDetail | undefined {
+    const client = this.aedes?.clients[id];
+    if (!client) return undefined;
+    const subscriptionList = Object.entries(client.subscriptions ?? {}).map(([topic, sub]) => ({ topic, qos: typeof sub === "number" ? sub : sub.qos }));
+    return { ...this.rowOf(client), subscriptionList };
+  }
+
+  /** Ends a client's connection (MQTT 5: DISCONNECT 0x98 first). False when no such client is connected. */
+  disconnect(id: string): boolean {
+    const client = this.aedes?.clients[id];
+    if (!client) return false;
+    if (client.version === 5) client.disconnect({ reasonCode: ADMINISTRATIVE_ACTION });
+    else client.close();
+    return true;
+  }
+
+  private rowOf(client: ClientInternals): ClientRow {
+    const queue = queueStateOf(client);
+    const lazy = client._lazy;
+    return {
+      id: client.id,
+      user: this.users.get(client) ?? null,
+      address: addressOf(client.conn),
+      protocolVersion: client.version,
+      transport: transportOf(client.conn),
+      keepaliveSec: client._keepaliveInterval > 0 ? Math.round((client._keepaliveInterval - 1) / 1500) : 0,
+      subscriptions: Object.keys(client.subscriptions ?? {}).length,
+      inFlight: (lazy?._inflightOut?.size ?? 0) + (lazy?._incomingInflight?.size ?? 0),
+      queued: queue?.queued() ?? 0,
+      dropped: queue?.dropped ?? 0,
+      bytesIn: client.conn.bytesRead ?? 0,
+      bytesOut: client.conn.bytesWritten ?? 0,
+      connectedAt: this.connectedAt.get(client) ?? 0,
+    };
+  }
+}
+
+function addressOf(conn: ClientInternals["conn"]): string {
+  const address = conn.remoteAddress ?? conn.socket?.remoteAddress ?? conn.ws?.remoteAddress;
+  return address ?? "";
+}
+
+function transportOf(conn: ClientInternals["conn"]): ClientRow["transport"] {
+  if (conn instanceof SocketStream) return "tcp";
+  if (conn instanceof WebSocketDuplex) return "ws";
+  if (conn.encrypted) return "tls";
+  return "other";
+}

@@ -1,0 +1,92 @@
+// The Clients tab: a table read from /api/clients (refreshed while the tab is shown), a text filter,
+// "has backlog / dropping", and one client's detail with its subscriptions and a Disconnect button.
+import { el, formatBytes, formatNumber, formatTime, post } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+let rows = [];
+let selected = null;
+let loading = false;
+
+function visibleRows() {
+  const words = $("client-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const backlogOnly = $("client-backlog").checked;
+  return rows.filter((row) => {
+    if (backlogOnly && row.queued === 0 && row.dropped === 0) return false;
+    const haystack = `${row.id} ${row.user ?? ""} ${row.address}`.toLowerCase();
+    return words.every((word) => haystack.includes(word));
+  });
+}
+
+function render() {
+  const shown = visibleRows().sort((a, b) => a.id.localeCompare(b.id));
+  $("client-count").textContent = `${shown.length} of ${rows.length} client(s)`;
+  const body = $("clients-table").tBodies[0];
+  body.replaceChildren(
+    ...shown.map((row) => {
+      const tr = el(
+        "tr",
+        { "data-client-id": row.id, class: `${row.queued || row.dropped ? "backlog" : ""}${row.id === selected ? " selected" : ""}` },
+        ...[row.id, row.user ?? "", row.address, row.protocolVersion === 5 ? "5" : row.protocolVersion === 4 ? "3.1.1" : String(row.protocolVersion ?? ""), row.transport, `${row.keepaliveSec} s`, formatNumber(row.subscriptions), formatNumber(row.inFlight), formatNumber(row.queued), formatNumber(row.dropped), formatBytes(row.bytesIn), formatBytes(row.bytesOut), formatTime(row.connectedAt)].map((cell) => el("td", {}, cell)),
+      );
+      tr.addEventListener("click", () => showDetail(row.id));
+      return tr;
+    }),
+  );
+}
+
+/** Reloads the table; called when the tab opens and on every tick while it is shown. */
+export async function showClients() {
+  if (loading) return;
+  loading = true;
+  try {
+    const response = await fetch("/api/clients");
+    if (response.ok) rows = await response.json();
+    render();
+    if (selected) await showDetail(selected, true);
+  } finally {
+    loading = false;
+  }
+}
+
+async function showDetail(id, refresh = false) {
+  selected = id;
+  const response = await fetch(`/api/clients/${encodeURIComponent(id)}`);
+  const aside = $("client-detail");
+  if (!response.ok) {
+    if (refresh) $("client-detail-id").textContent = `${id} (disconnected)`;
+    return;
+  }
+  const detail = await response.json();
+  aside.hidden = false;
+  $("client-detail-id").textContent = detail.id;
+  const fields = [
+    ["User", detail.user ?? "(anonymous)"],
+    ["Address", detail.address],
+    ["Protocol", detail.protocolVersion === 5 ? "MQTT 5" : "MQTT 3.1.1"],
+    ["Transport", detail.transport],
+    ["Keep-alive", `${detail.keepaliveSec} s`],
+    ["In flight", formatNumber(detail.inFlight)],
+    ["Queued", formatNumber(detail.queued)],
+    ["Dropped", formatNumber(detail.dropped)],
+    ["Bytes in / out", `${formatBytes(detail.bytesIn)} / ${formatBytes(detail.bytesOut)}`],
+    ["Connected since", detail.connectedAt ? new Date(detail.connectedAt).toLocaleString("en-GB") : "–"],
+  ];
+  $("client-detail-fields").replaceChildren(...fields.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]));
+  $("client-detail-subscriptions").replaceChildren(...detail.subscriptionList.map((s) => el("li", {}, `${s.topic} (QoS ${s.qos})`)));
+  if (!refresh) render();
+}
+
+export function startClients() {
+  $("client-filter").addEventListener("input", render);
+  $("client-backlog").addEventListener("change", render);
+  $("client-disconnect").addEventListener("click", async () => {
+    if (!selected || !confirm(`Disconnect client ${selected}?`)) return;
+    try {
+      await post("/api/disconnect", { clientId: selected });
+      $("client-detail-id").textContent = `${selected} (disconnected)`;
+    } catch (error) {
+      $("client-detail-id").textContent = `${selected}: ${error.message}`;
+    }
+    await showClients();
+  });
+}
