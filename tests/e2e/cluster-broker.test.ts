@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
-import { freePort, pingpong, testWithPrograms } from "./harness";
+import { freePort, pingpong, testWithPrograms, waitUntil } from "./harness";
 import { startNode, startRedis } from "./cluster-harness";
 
 const SUMMARY = /(\d+) probes transmitted, (\d+) received/;
@@ -168,15 +168,13 @@ describe("broker --cluster over a real redis-server", () => {
     try {
       // A dies while messages flow, with some of them between PUBLISH and PUBCOMP (a PUBREC it was
       // turning into a stored PUBREL, once, was lost: aedes-persistence-redis did it in three steps).
-      const deadline = Date.now() + 15_000;
-      while (counts.size < 60 && Date.now() < deadline) await Bun.sleep(5);
+      await waitUntil(() => counts.size >= 60, 15_000, () => `60 messages flowing before the kill (${counts.size} arrived)`);
       a.proc.kill("SIGKILL");
       await a.proc.exited;
       await movedToB;
       await publishing;
       const complete = () => accepted.size === TOTAL && [...accepted].every((p) => counts.has(p));
-      const until = Date.now() + 20_000;
-      while (!complete() && Date.now() < until) await Bun.sleep(50);
+      await waitUntil(complete, 20_000, () => `every accepted message delivered on B (${accepted.size} accepted, ${[...accepted].filter((p) => !counts.has(p)).length} missing)\n--- node b:\n${b.proc.output()}`, 50);
 
       const missing = [...accepted].filter((p) => !counts.has(p));
       const duplicated = [...counts].filter(([, times]) => times > 1).map(([p]) => p);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type IClientOptions } from "mqtt";
-import { freePort, pingpong, type Proc } from "./harness";
+import { freePort, pingpong, waitUntil, type Proc } from "./harness";
 
 const dir = mkdtempSync(join(tmpdir(), "faults-persistence-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,8 +101,7 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
       }
     })();
     for (const afterAccepted of [80, 200]) {
-      const deadline = Date.now() + 15_000;
-      while (accepted.size < afterAccepted && Date.now() < deadline) await Bun.sleep(5);
+      await waitUntil(() => accepted.size >= afterAccepted, 15_000, () => `${afterAccepted} accepted before the kill (${accepted.size} were)`);
       proc.kill("SIGKILL");
       await proc.exited;
       proc = await broker(port, db);
@@ -112,7 +111,7 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
     // Publishes made while the broker was down fail ("Connection closed") and are not counted.
     const settled = () => accepted.size + errors.length === TOTAL;
     const complete = () => settled() && [...accepted].every((p) => seen.has(p));
-    while (!complete() && Date.now() < deadline) await Bun.sleep(50);
+    await waitUntil(complete, deadline - Date.now(), () => `every accepted message delivered (${accepted.size} accepted, ${errors.length} refused, ${[...accepted].filter((p) => !seen.has(p)).length} missing)`, 50);
 
     const missing = [...accepted].filter((p) => !seen.has(p));
     const duplicated = [...seen].filter(([, times]) => times > 1).map(([p]) => p);

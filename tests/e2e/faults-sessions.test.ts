@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
-import { pingpong, startBroker } from "./harness";
+import { pingpong, startBroker, waitUntil } from "./harness";
 
 const MESSAGES = 400;
 
@@ -29,7 +29,8 @@ function countEchoes(client: MqttClient) {
   });
   const waitForAll = async (wanted: Set<number>, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
-    while ([...wanted].some((seq) => !seen.has(seq)) && Date.now() < deadline) {
+    while ([...wanted].some((seq) => !seen.has(seq))) {
+      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${[...wanted].filter((seq) => !seen.has(seq)).length} of ${wanted.size} accepted messages never echoed`);
       await Promise.race([new Promise<void>((resolve) => (notify = resolve)), Bun.sleep(250)]);
     }
   };
@@ -71,9 +72,7 @@ describe("a persistent echo killed mid-stream and restarted with the same client
 
       await stream.done;
       // Every publish is answered (accepted) before we count.
-      const deadline = Date.now() + 10_000;
-      while (stream.accepted.size < MESSAGES && Date.now() < deadline) await Bun.sleep(20);
-      expect(stream.accepted.size).toBe(MESSAGES);
+      await waitUntil(() => stream.accepted.size === MESSAGES, 10_000, () => `all ${MESSAGES} publishes accepted (${stream.accepted.size} were)`, 20);
       await echoes.waitForAll(stream.accepted, 20_000);
 
       const missing = [...stream.accepted].filter((seq) => !echoes.seen.has(seq));

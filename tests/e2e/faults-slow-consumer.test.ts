@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import net from "node:net";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
-import { freePort, pingpong, startBroker } from "./harness";
+import { freePort, pingpong, startBroker, waitUntil } from "./harness";
 import { floodThreeRounds, type FloodResult } from "./qos0-flood";
 
 /** A subscriber that connects, subscribes, and then reads nothing more (nor acknowledges). */
@@ -106,8 +106,7 @@ test("--max-queued: QoS 1 to a subscriber that does not acknowledge holds publis
   parser.on("packet", (packet) => packets.push(packet as { cmd: string; reasonCode?: number }));
   parser.parse(Buffer.concat(tail));
   expect(packets.at(-1)).toMatchObject({ cmd: "disconnect", reasonCode: 0x97 });
-  const deadline = Date.now() + 10_000;
-  while (accepted < TOTAL && Date.now() < deadline) await Bun.sleep(20);
+  await waitUntil(() => accepted === TOTAL, 10_000, () => `all ${TOTAL} accepted once the consumer was dropped (${accepted} were)`, 20);
   console.log(`slow QoS 1 consumer: ${heldAt} of ${TOTAL} accepted when the broker began to hold them back, ${accepted} after the consumer was dropped`);
   expect(accepted).toBe(TOTAL);
   await publisher.endAsync();

@@ -190,3 +190,41 @@ export async function startMosquitto(extraConfig = ""): Promise<{ proc: Proc; po
   return { proc, port, url: `mqtt://127.0.0.1:${port}` };
 }
 
+/**
+ * Resolves once `condition()` holds, polling every `pollMs`; at the deadline it throws, naming what
+ * it waited for (`what`, or a string of its own), so a test never goes on as if it had happened.
+ */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what?: string | (() => string), pollMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      const described = typeof what === "function" ? what() : (what ?? String(condition));
+      throw new Error(`not within ${timeoutMs} ms: ${described}`);
+    }
+    await Bun.sleep(pollMs);
+  }
+}
+
+/**
+ * How much longer a QoS 1 round trip takes than a QoS 0 one, median against median, with both pings
+ * running at once through the same broker (`connect` flags) and their own echo. Nagle's algorithm on
+ * any end holds the second small write of a QoS 1 exchange (the PUBLISH after a PUBACK) for the
+ * peer's delayed ACK, ~40 ms, while QoS 0 has no second write; a loaded machine slows both alike.
+ * 50 ms apart: closer probes cut a delayed ACK short and would hide Nagle.
+ */
+export async function qos1PenaltyMs(connect: string[]): Promise<number> {
+  const medians = await Promise.all(
+    [0, 1].map(async (qos) => {
+      const topics = ["--ping-topic", `/nagle/ping/${qos}`, "--pong-topic", `/nagle/pong/${qos}`];
+      const echo = pingpong("echo", ...connect, ...topics, "--qos", String(qos), "--quiet");
+      await echo.waitFor(/Subscribed/);
+      const ping = pingpong("ping", ...connect, ...topics, "--qos", String(qos), "--count", "20", "--interval", "50ms", "--json");
+      if ((await ping.waitExit(20_000)) !== 0) throw new Error(`ping at QoS ${qos} failed:\n${ping.output()}`);
+      const summary = JSON.parse(ping.stdoutLines.filter((line) => line !== "").at(-1)!);
+      if (summary.received !== 20) throw new Error(`ping at QoS ${qos}: ${summary.received} of 20 answered`);
+      echo.kill("SIGTERM");
+      return summary.rttMs.p50 as number;
+    }),
+  );
+  return medians[1]! - medians[0]!;
+}

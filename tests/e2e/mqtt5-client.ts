@@ -2,6 +2,9 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { afterEach } from "bun:test";
+import { waitUntil } from "./harness";
+
+export { waitUntil };
 
 const open = new Set<MqttClient>();
 
@@ -110,11 +113,3 @@ export async function disconnectFromBroker(client: MqttClient, timeoutMs = 10_00
   }
 }
 
-/** Resolves once `condition()` holds, polling briefly; fails after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
-    await Bun.sleep(5);
-  }
-}

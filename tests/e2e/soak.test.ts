@@ -22,6 +22,8 @@ test("a 15 s soak: pairs lose nothing, the broker lives, its memory stops growin
   expect(report.lost).toBe(0);
   expect(report.duplicates).toBe(0);
   expect(report.churnedConnections).toBeGreaterThan(100);
+  // A leak bound, not a speed: growth per churned connection kept (hundreds of them) would pass it,
+  // while the collector's timing moves RSS by a few tens of MB. How fast is `npm run bench`'s question.
   expect(report.rssGrowthAfterWarmupMb).toBeLessThan(48);
   expect(code).toBe(0);
 }, 120_000);
