@@ -13,7 +13,7 @@ const conformanceArgs = {
   url: { type: "string", description: "Broker to check: mqtt://host:port or mqtts://host:port (required)" },
   protocol: { type: "string", description: "Statements of MQTT 3.1.1, 5 or all", default: "all" },
   json: { type: "boolean", description: "One JSON object with every result on stdout" },
-  only: { type: "string", description: "Run only checks whose id starts with this (e.g. MQTT-3.1.2)" },
+  only: { type: "string", description: "Run only checks whose id starts with one of these, comma-separated (e.g. MQTT-3.1.2,MQTT-4.7)" },
   username: { type: "string", alias: "u", description: "User name every check connects with" },
   password: { type: "string", alias: "P", description: "Password every check connects with" },
   insecure: { type: "boolean", description: "mqtts: accept a server certificate that does not verify" },
@@ -63,9 +63,9 @@ export default defineCommand({
     const protocol = parseChoiceFlag("protocol", String(values.protocol), ["3.1.1", "5", "all"]);
     const concurrency = parseIntegerFlag("concurrency", String(values.concurrency), 1, 256);
     const checkTimeoutMs = durationFlag("check-timeout", String(values["check-timeout"]), 1);
-    const only = typeof values.only === "string" ? values.only : undefined;
-    const selected = checks.filter((check) => (protocol === "all" || check.protocol === protocol) && (!only || check.id.startsWith(only)));
-    if (selected.length === 0) throw new UsageError(`no check matches --protocol ${protocol}${only ? ` --only ${only}` : ""}`);
+    const only = typeof values.only === "string" ? values.only.split(",").map((prefix) => prefix.trim()).filter(Boolean) : undefined;
+    const selected = checks.filter((check) => (protocol === "all" || check.protocol === protocol) && (!only || only.some((prefix) => check.id.startsWith(prefix))));
+    if (selected.length === 0) throw new UsageError(`no check matches --protocol ${protocol}${only ? ` --only ${only.join(",")}` : ""}`);
     try {
       await probeBroker(settings);
     } catch (error) {

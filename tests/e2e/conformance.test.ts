@@ -1,5 +1,8 @@
 // `mqtt-pingpong conformance` against our broker and against Debian's mosquitto, as separate processes.
 import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
 interface Result {
@@ -54,8 +57,8 @@ const knownBrokerBugs = new Set<string>([
 /** Both brokers get the same keep-alive cap: a 3.1.1 client asking for no keep-alive must still be accepted. */
 const MAX_KEEPALIVE = "60";
 
-async function runSuite(url: string): Promise<{ status: number; results: Result[] }> {
-  const run = pingpong("conformance", "--url", url, "--json");
+async function runSuite(url: string, ...flags: string[]): Promise<{ status: number; results: Result[] }> {
+  const run = pingpong("conformance", "--url", url, "--json", ...flags);
   const status = await run.waitExit(120_000);
   const line = run.stdoutLines.find((text) => text.startsWith("{"));
   if (!line) throw new Error(`no JSON from the suite (exit ${status})\n${run.output()}`);
@@ -96,6 +99,20 @@ testWithPrograms(
   },
   150_000,
 );
+
+test("statements that need a broker setting run when --expect-... flags describe it: logins required, a denied topic", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "conformance-auth-"));
+  const passwd = join(dir, "passwd");
+  expect(await pingpong("passwd", "-b", passwd, "suite", "suite-pw").waitExit()).toBe(0);
+  writeFileSync(join(dir, "acl"), "user suite\ntopic readwrite #\ntopic deny forbidden/#\n");
+  const { url } = await startBroker("--password-file", passwd, "--acl-file", join(dir, "acl"));
+  const expectations = ["--expect-auth-required", "--expect-denied-topic", "forbidden/x"];
+  const { results } = await runSuite(url, "--username", "suite", "--password", "suite-pw", ...expectations, "--only", "MQTT-3.1.4-2,MQTT-3.3.5-2,MQTT-3.1.0");
+  const byKey = Object.fromEntries(results.map((result) => [key(result), result.status]));
+  expect(byKey).toMatchObject({ "5 MQTT-3.1.4-2": "pass", "3.1.1 MQTT-3.3.5-2": "pass", "3.1.1 MQTT-3.1.0-1": "pass", "5 MQTT-3.1.0-2": "pass" });
+  const skipped = await runSuite(url, "--username", "suite", "--password", "suite-pw", "--only", "MQTT-3.1.4-2", "--protocol", "5");
+  expect(skipped.results.map((result) => result.status)).toEqual(["skip"]);
+});
 
 test("the table ends with the totals line; exit 3 when nothing listens, 2 on a bad flag", async () => {
   const { url } = await startBroker();
