@@ -163,3 +163,54 @@ describe("wildcard filters do not match retained $ topics on subscribe [MQTT-4.7
     expect(topics.filter((topic) => topic.startsWith("$"))).toEqual([]);
   }, 20_000);
 });
+
+/** The will a client leaves with every will property set, as the subscriber of its topic sees it. */
+async function willAsDelivered(port: number): Promise<{ topic: string; payload: string; properties: Record<string, unknown> }> {
+  const watcher = await RawClient.open(port, 5);
+  watcher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "will-watcher", keepalive: 60 });
+  await watcher.waitFor((p) => p.cmd === "connack");
+  watcher.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "will/properties", qos: 1 }] });
+  await watcher.waitFor((p) => p.cmd === "suback");
+
+  const leaver = await RawClient.open(port, 5);
+  leaver.send({
+    cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "will-leaver", keepalive: 60,
+    properties: { sessionExpiryInterval: 10 },
+    will: {
+      topic: "will/properties", payload: Buffer.from("gone"), qos: 1, retain: false,
+      properties: {
+        willDelayInterval: 1, payloadFormatIndicator: true, messageExpiryInterval: 300, contentType: "text/plain",
+        responseTopic: "will/reply", correlationData: Buffer.from("corr"), userProperties: { origin: "will-leaver" },
+      },
+    },
+  } as any);
+  await leaver.waitFor((p) => p.cmd === "connack");
+  leaver.close(); // no DISCONNECT: the will is published once the Will Delay Interval has passed
+  const will = await watcher.waitFor<any>((p) => p.cmd === "publish");
+  return { topic: will.topic, payload: will.payload.toString(), properties: will.properties ?? {} };
+}
+
+function expectWillForwardedWithoutDelay(will: { topic: string; payload: string; properties: Record<string, unknown> }): void {
+  expect(will.topic).toBe("will/properties");
+  expect(will.payload).toBe("gone");
+  const { messageExpiryInterval, ...properties } = will.properties;
+  expect(properties).toEqual({
+    payloadFormatIndicator: true, contentType: "text/plain", responseTopic: "will/reply",
+    correlationData: Buffer.from("corr"), userProperties: { origin: "will-leaver" },
+  });
+  // The remaining lifetime, counted from the will's publication [MQTT-3.3.2-6].
+  expect(messageExpiryInterval).toBeGreaterThan(290);
+  expect(messageExpiryInterval).toBeLessThanOrEqual(300);
+}
+
+describe("a will's PUBLISH carries the will properties but not the Will Delay Interval [§3.1.3.2, §3.3.2.3]", () => {
+  test("our broker", async () => {
+    const { port } = await startBroker();
+    expectWillForwardedWithoutDelay(await willAsDelivered(port));
+  }, 20_000);
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    expectWillForwardedWithoutDelay(await willAsDelivered(port));
+  }, 20_000);
+});
