@@ -214,3 +214,38 @@ describe("a will's PUBLISH carries the will properties but not the Will Delay In
     expectWillForwardedWithoutDelay(await willAsDelivered(port));
   }, 20_000);
 });
+
+/** The CONNACK's return or reason code and its Server Keep Alive for a CONNECT with `keepalive`. */
+async function connackForKeepAlive(port: number, protocolVersion: 4 | 5, keepalive: number): Promise<{ code: number; serverKeepAlive?: number }> {
+  const client = await RawClient.open(port, protocolVersion);
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion, clean: true, clientId: `keepalive-${protocolVersion}-${keepalive}`, keepalive });
+  const connack = await client.waitFor<any>((p) => p.cmd === "connack");
+  client.close();
+  return { code: connack.returnCode ?? connack.reasonCode, serverKeepAlive: connack.properties?.serverKeepAlive };
+}
+
+/** What both brokers do under a keep-alive limit of 60 s. */
+async function checkKeepAliveLimit(port: number): Promise<void> {
+  // 3.1.1: Keep Alive 0 turns keep-alive off, and is a valid CONNECT [MQTT-3.1.4-4].
+  expect(await connackForKeepAlive(port, 4, 0)).toEqual({ code: 0, serverKeepAlive: undefined });
+  expect(await connackForKeepAlive(port, 4, 60)).toEqual({ code: 0, serverKeepAlive: undefined });
+  // 5.0: the limit is said in CONNACK, for 0 (no keep-alive) as for too long a one [MQTT-3.2.2-21].
+  expect(await connackForKeepAlive(port, 5, 0)).toEqual({ code: 0, serverKeepAlive: 60 });
+  expect(await connackForKeepAlive(port, 5, 100)).toEqual({ code: 0, serverKeepAlive: 60 });
+  expect(await connackForKeepAlive(port, 5, 30)).toEqual({ code: 0, serverKeepAlive: undefined });
+}
+
+describe("a keep-alive limit accepts a 3.1.1 CONNECT with Keep Alive 0 and tells a 5.0 client its Server Keep Alive", () => {
+  test("our broker with --max-keepalive 60", async () => {
+    const { port } = await startBroker("--max-keepalive", "60");
+    await checkKeepAliveLimit(port);
+    // 3.1.1 cannot be told the limit: a longer keep-alive is refused (mosquitto 2.0.11 ignores its
+    // max_keepalive for 3.1.1 altogether; docs/protocol.md says why we do not).
+    expect(await connackForKeepAlive(port, 4, 61)).toEqual({ code: 2, serverKeepAlive: undefined });
+  });
+
+  testWithPrograms(["mosquitto"], "mosquitto with max_keepalive 60", async () => {
+    const { port } = await startMosquitto("max_keepalive 60\n");
+    await checkKeepAliveLimit(port);
+  });
+});
