@@ -1,8 +1,8 @@
 /** What a check is, and the context it runs in: fresh client ids and topics, tracked connections. */
-import { acknowledgement, connect, publish, subscribe, unsubscribe, type ConnectFields, type PublishFields, type Subscription, type Text } from "./codec/encode";
+import { acknowledgement, connect, disconnect, publish, subscribe, unsubscribe, type ConnectFields, type PublishFields, type Subscription, type Text } from "./codec/encode";
 import type { Packet } from "./codec/decode";
 import { PacketType, type ProtocolLevel } from "./codec/packet-types";
-import type { Property } from "./codec/properties";
+import { Prop, type Property } from "./codec/properties";
 import { Connection, type PacketMatch } from "./connection";
 import type { Target } from "./target";
 import { expect, fail } from "./verdict";
@@ -48,13 +48,14 @@ export interface SuiteSettings {
 /** A keep-alive every broker accepts (a check that needs another one says so). */
 export const KEEP_ALIVE_S = 30;
 
-const utf8 = (value: Text) => (typeof value === "string" ? value : value.toString("utf8"));
 
 export class CheckContext {
   readonly level: ProtocolLevel;
   private readonly connections: Connection[] = [];
   private packetId = 0;
   private clientCount = 0;
+  /** Client ids that asked for a session outliving their connection: ended when the check is done. */
+  private readonly lastingSessions = new Set<string>();
 
   constructor(
     readonly settings: SuiteSettings,
@@ -104,7 +105,10 @@ export class CheckContext {
   /** Sends a CONNECT and returns the connection and whatever CONNACK came (none when it closed first). */
   async tryConnect(fields: Partial<ConnectFields> = {}, level: ProtocolLevel = this.level): Promise<{ connection: Connection; connack?: Packet }> {
     const connection = await this.open(level);
-    connection.write(connect(level, this.withCredentials(fields)));
+    const complete = this.withCredentials(fields);
+    const expiry = complete.properties?.find((property) => property.id === Prop.sessionExpiryInterval)?.value;
+    if (typeof complete.clientId === "string" && (complete.cleanStart === false || (level === 5 && Number(expiry) > 0))) this.lastingSessions.add(complete.clientId);
+    connection.write(connect(level, complete));
     return { connection, connack: await connection.poll("CONNACK", this.replyMs) };
   }
 
@@ -175,6 +179,24 @@ export class CheckContext {
   closeAll(): void {
     for (const connection of this.connections) connection.destroy();
   }
+
+  /** Ends the sessions the check left on the server (a shared broker keeps no litter): Clean Start 1, then DISCONNECT. */
+  async endSessions(): Promise<void> {
+    await Promise.all(
+      [...this.lastingSessions].map(async (clientId) => {
+        try {
+          const connection = await Connection.open(this.settings.target, this.level, this.replyMs);
+          const credentials = this.settings.username === undefined ? {} : { username: this.settings.username, password: this.settings.password };
+          connection.write(connect(this.level, { clientId, cleanStart: true, keepAlive: KEEP_ALIVE_S, ...credentials }));
+          if (await connection.poll("CONNACK", this.replyMs)) connection.write(disconnect(this.level));
+          await connection.waitClosed(500);
+          connection.destroy();
+        } catch {
+          // Best effort: the verdict is already made.
+        }
+      }),
+    );
+  }
 }
 
 export function describe(packet: Packet): string {
@@ -183,4 +205,3 @@ export function describe(packet: Packet): string {
   return packet.name;
 }
 
-export { utf8 as textOf };

@@ -80,6 +80,7 @@ async function runOne(check: Check, settings: SuiteSettings, unique: string, tim
   } finally {
     clearTimeout(timer);
     context.closeAll();
+    await context.endSessions();
   }
 }
 

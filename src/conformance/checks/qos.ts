@@ -1,6 +1,6 @@
 /** §3.4-3.7 acknowledgements and §4.3 the QoS 1 and QoS 2 protocols, server as sender and as receiver. */
 import type { Check, CheckContext } from "../check";
-import { acknowledgement, frame, publish } from "../codec/encode";
+import { acknowledgement, frame, pingreq, publish } from "../codec/encode";
 import type { Packet } from "../codec/decode";
 import { PacketType } from "../codec/packet-types";
 import { Prop } from "../codec/properties";
@@ -88,7 +88,12 @@ async function unacknowledgedUntilAck(t: CheckContext, qos: 1 | 2): Promise<stri
   const again = await t.message(back, topic, `the PUBLISH re-sent: it had no ${qos === 1 ? "PUBACK" : "PUBREC"}`);
   expect(again.packetId === message.packetId, `re-sent with id ${again.packetId}, first ${message.packetId}`);
   back.write(acknowledgement(t.level, qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, again.packetId!));
+  // The server answers in order: its PUBREL, or the PINGRESP after our PUBACK, says it has read the acknowledgement.
   if (qos === 2) await back.take("PUBREL", t.replyMs);
+  else {
+    back.write(pingreq());
+    await back.take("PINGRESP", t.replyMs);
+  }
   back.destroy();
   const third = await resume(t, clientId);
   await t.nothing(third, (packet) => packet.name === "PUBLISH" && packet.topic === topic, "re-sent although acknowledged");
