@@ -27,8 +27,6 @@ const knownBrokerBugs = new Set<string>([
   // Issue 14 bug 3 (the will PUBLISH carries Will Delay Interval), and a PUBLISH carrying a CONNECT-only
   // property is accepted instead of being malformed.
   "5 MQTT-2.2.2-2",
-  // Issue 14 bug 4: 3.1.1 Keep Alive 0 refused under --max-keepalive.
-  "3.1.1 MQTT-3.1.4-4",
   // CONNECTs that are malformed but accepted: Will QoS 3, fields present without their flag, a password
   // without a user name (3.1.1).
   "3.1.1 MQTT-3.1.2-11",
@@ -71,10 +69,13 @@ async function runSuite(url: string, ...flags: string[]): Promise<{ status: numb
 const key = (result: Result) => `${result.protocol} ${result.id}`;
 const failing = (results: Result[]) => results.filter((result) => result.status === "fail");
 
-/** Exactly the `known` statements fail: none other, and each of them still (a fixed one must leave the list). */
-function expectOnlyKnownFailures(results: Result[], known: Set<string>): void {
+/**
+ * Exactly the `known` statements fail: none other, and each of them still (a fixed one must leave the
+ * list). `intermittent` ones may fail or pass.
+ */
+function expectOnlyKnownFailures(results: Result[], known: Set<string>, intermittent = new Set<string>()): void {
   const failed = failing(results);
-  expect(failed.filter((result) => !known.has(key(result))).map((result) => `${key(result)}: ${result.detail}`)).toEqual([]);
+  expect(failed.filter((result) => !known.has(key(result)) && !intermittent.has(key(result))).map((result) => `${key(result)}: ${result.detail}`)).toEqual([]);
   expect([...known].filter((bug) => !failed.some((result) => key(result) === bug))).toEqual([]);
 }
 
@@ -83,6 +84,12 @@ const SESSION_STATEMENTS = "MQTT-3.1.2-4,MQTT-3.1.2-5,MQTT-3.1.2-6,MQTT-3.1.2-23
 /** Session statements that fail with --persistence (SQLite) and with --cluster (Redis); same rule as knownBrokerBugs. */
 const knownPersistenceBugs = new Set<string>([]);
 const knownClusterBugs = new Set<string>([]);
+/**
+ * Cluster bugs that show in some runs only, so they can neither be required to fail nor to pass: a
+ * resume right after the node answered PUBREC with PUBREL sometimes gets the QoS 2 PUBLISH re-sent
+ * (stale session state read back from Redis), about one run in three on a loaded machine.
+ */
+const intermittentClusterBugs = new Set<string>(["5 MQTT-4.3.3-3"]);
 
 test(
   "our broker fails no statement of MQTT 3.1.1 or 5 (apart from the known bugs listed above, which must still fail)",
@@ -113,7 +120,7 @@ testWithPrograms(
     const node = await startNode(redis.url, "conformance");
     const { results } = await runSuite(node.url, "--only", SESSION_STATEMENTS);
     expect(results.length).toBeGreaterThanOrEqual(25);
-    expectOnlyKnownFailures(results, knownClusterBugs);
+    expectOnlyKnownFailures(results, knownClusterBugs, intermittentClusterBugs);
   },
   120_000,
 );
