@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import WebSocket from "ws";
 import { log } from "../log";
+import { disconnect } from "./disconnect";
 import { ConnackReturnCode, ReasonCode } from "../core/reason-codes";
 
 /** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
@@ -288,7 +289,7 @@ function wrap(client: MqttClient, timing: ConnectTiming, target: string, protoco
     },
     end() {
       ending = true;
-      return new Promise((resolve) => client.end(false, {}, () => resolve()));
+      return disconnect(client);
     },
   };
 }

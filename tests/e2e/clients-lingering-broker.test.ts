@@ -1,0 +1,66 @@
+// Every client role ends by itself after its DISCONNECT, even against a broker that keeps the socket
+// open (issue 14): the process must not wait for a close that never comes.
+import { afterEach, describe, expect, test } from "bun:test";
+import { pingpong, type Proc } from "./harness";
+import { startLingeringBroker, type LingeringBroker } from "./support/lingering-broker";
+
+let broker: LingeringBroker | undefined;
+afterEach(async () => {
+  await broker?.close();
+  broker = undefined;
+});
+
+/** Generous for a loaded machine; the clients give the broker half a second to close. */
+const EXIT_AFTER_DISCONNECT_MS = 3_000;
+
+/** Waits for the `count`th DISCONNECT at the broker, then for `proc` to exit with status 0 soon after. */
+async function expectEndsAfterDisconnect(proc: Proc, count = 1): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (broker!.disconnects() < count) {
+    if (proc.exitCode !== null) throw new Error(`${proc.describe()} exited ${proc.exitCode} before sending DISCONNECT\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`no DISCONNECT from ${proc.describe()}\n${proc.output()}`);
+    await Bun.sleep(20);
+  }
+  expect(await proc.waitExit(EXIT_AFTER_DISCONNECT_MS)).toBe(0);
+}
+
+describe("client roles end after DISCONNECT against a broker that never closes the socket", () => {
+  for (const protocol of ["5", "3.1.1"]) {
+    test(`ping --count 3 (MQTT ${protocol})`, async () => {
+      broker = await startLingeringBroker();
+      const port = String(broker.port);
+      const echo = pingpong("echo", "--port", port, "-V", protocol);
+      await echo.waitFor(/Subscribed/);
+      const ping = pingpong("ping", "--port", port, "-V", protocol, "--count", "3", "--interval", "100ms");
+      await expectEndsAfterDisconnect(ping);
+      expect(ping.output()).toContain("3 probes transmitted, 3 received");
+      echo.kill("SIGINT");
+      await expectEndsAfterDisconnect(echo, 2);
+    }, 30_000);
+  }
+
+  test("pub, QoS 0 and QoS 2", async () => {
+    broker = await startLingeringBroker();
+    const port = String(broker.port);
+    await expectEndsAfterDisconnect(pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello"), 1);
+    await expectEndsAfterDisconnect(pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello", "-q", "2"), 2);
+  }, 30_000);
+
+  test("sub -C 1", async () => {
+    broker = await startLingeringBroker();
+    const port = String(broker.port);
+    const sub = pingpong("sub", "-p", port, "-t", "lingering/#", "-C", "1", "-d");
+    await sub.waitFor(/SUBACK|Subscribed/i);
+    const pub = pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello");
+    await expectEndsAfterDisconnect(pub, 1);
+    await sub.waitFor(/^hello$/);
+    await expectEndsAfterDisconnect(sub, 2);
+  }, 30_000);
+
+  test("bench latency", async () => {
+    broker = await startLingeringBroker();
+    const bench = pingpong("bench", "latency", "--port", String(broker.port), "--duration", "1s", "--warmup", "0s", "--json");
+    await expectEndsAfterDisconnect(bench);
+    expect(bench.stdoutLines.length).toBeGreaterThan(0);
+  }, 30_000);
+});
