@@ -9,6 +9,7 @@ import mqemitterRedis from "mqemitter-redis";
 import aedesPersistenceRedis from "aedes-persistence-redis";
 import { aliveNodes, makeNodeId, parseRedisUrl, type RedisTarget } from "../core/cluster";
 import { log } from "../log";
+import { brokerInternals, connectedClients } from "./aedes-internals";
 import { setClusterView, type ClusterView } from "./cluster-view";
 import { ReasonCode } from "../core/reason-codes";
 
@@ -34,11 +35,6 @@ export interface Cluster extends ClusterView {
    * SHUTDOWN_WITHOUT_REDIS_MS (aedes would wait for ever on session writes); the caller then exits.
    */
   shutdown(closeBroker: () => Promise<void>): Promise<void>;
-}
-
-interface DisconnectableClient {
-  disconnect(options: { reasonCode: number }, done: () => void): void;
-  conn: { end(): void };
 }
 
 /** Redis could not be reached at start: the command prints this and exits with status 5. */
@@ -98,7 +94,7 @@ export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
       setClusterView(aedes, cluster);
       // In front of the broker's own preConnect (limits, access): a CONNECT while Redis is away is
       // closed unanswered, so the client retries or moves to another node.
-      const running = aedes as unknown as { preConnect: NonNullable<AedesOptions["preConnect"]> };
+      const running = brokerInternals(aedes);
       const preConnect = running.preConnect;
       running.preConnect = (client, packet, callback) => {
         if (health.up) preConnect.call(aedes, client, packet, callback);
@@ -200,9 +196,7 @@ class RedisHealth {
     this.up = false;
     log.warn(`Lost Redis at ${this.redis.display} (${reason}); refusing clients until it is back.`);
     if (!this.broker) return;
-    // aedes 2 has these at run time; its typings lack them.
-    const clients = (this.broker as unknown as { clients: Record<string, DisconnectableClient> }).clients;
-    for (const client of Object.values(clients)) {
+    for (const client of connectedClients(this.broker)) {
       client.disconnect({ reasonCode: ReasonCode.serverBusy }, () => {});
       // aedes finishes a close only after its Redis writes; end the socket now so the client knows.
       setImmediate(() => client.conn.end());

@@ -1,27 +1,22 @@
 // Graceful stop: once the listeners are closed, deliver what the broker has accepted before closing clients.
 import type { Aedes } from "aedes";
+import { connectedClients, heldForReplay, inboundUnacknowledged, messagesRouting, outboundUnacknowledged, waitingForWindow } from "./aedes-internals";
 
 /** Shared by the packet guard and the drain: while draining, new PUBLISH packets are not accepted. */
 export interface DrainState {
   draining: boolean;
 }
 
-/** The parts of aedes (and the committed aedes patch) that show messages still on their way. */
-interface InFlightView {
-  mq: { current: number; _messageQueue: unknown[] };
-  clients: Record<string, { conn: { writableLength?: number }; _inflightOut?: Set<number>; _waitingForWindow?: unknown[]; _incomingQoS2?: Set<number> }>;
-}
-
 /**
  * Messages accepted but not yet fully delivered: being routed, waiting for or in a client's
- * Receive Maximum window (QoS 1/2 not yet acknowledged), QoS 2 received but not yet released, or
- * bytes not yet written to a socket.
+ * Receive Maximum window (QoS 1/2 not yet acknowledged), held behind a session's replay, received
+ * from an MQTT 5 client and not yet acknowledged (QoS 1) or released (QoS 2), or bytes not yet
+ * written to a socket.
  */
 export function messagesInFlight(aedes: Aedes): number {
-  const view = aedes as unknown as InFlightView;
-  let count = view.mq.current + view.mq._messageQueue.length;
-  for (const client of Object.values(view.clients)) {
-    count += (client._inflightOut?.size ?? 0) + (client._waitingForWindow?.length ?? 0) / 2 + (client._incomingQoS2?.size ?? 0);
+  let count = messagesRouting(aedes);
+  for (const client of connectedClients(aedes)) {
+    count += outboundUnacknowledged(client) + waitingForWindow(client) + heldForReplay(client) + inboundUnacknowledged(client);
     if ((client.conn.writableLength ?? 0) > 0) count++;
   }
   return count;

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Aedes } from "aedes";
 import { version } from "../../package.json";
 import { clusterViewOf } from "./cluster-view";
+import { brokerInternals, connectedClients } from "./aedes-internals";
 import type { LimitCounters, ResourceLimits } from "./resource-limits";
 
 /** One reading of every counter. */
@@ -29,12 +30,6 @@ export interface MetricsSample {
   memoryHeapUsedBytes: number;
   /** broker --cluster: this node's id, the live nodes (this one included), and whether Redis is up. */
   cluster?: { nodeId: string; nodes: string[]; redisUp: boolean };
-}
-
-/** Parts of aedes its type declarations leave out. */
-interface AedesInternals {
-  clients: Record<string, { subscriptions?: Record<string, unknown> }>;
-  persistence: { createRetainedStream(pattern: string): AsyncIterable<unknown>; retainedCount?: number; retainedBytes?: number };
 }
 
 /** Streams as net.Socket has them; the WebSocket adapter keeps the same two counts. */
@@ -85,7 +80,7 @@ export class BrokerMetrics {
   };
 
   async sample(): Promise<MetricsSample> {
-    const aedes = this.aedes as (Aedes & AedesInternals) | undefined;
+    const aedes = this.aedes && brokerInternals(this.aedes);
     let subscriptions = 0;
     let retainedMessages = 0;
     let bytesReceived = this.closedBytesReceived;
@@ -97,7 +92,7 @@ export class BrokerMetrics {
       bytesQueued += stream.writableLength ?? 0;
     }
     if (aedes) {
-      for (const client of Object.values(aedes.clients)) {
+      for (const client of connectedClients(aedes)) {
         subscriptions += Object.keys(client.subscriptions ?? {}).length;
       }
       // The in-memory and SQLite stores count as they store; only Redis's must be walked.

@@ -1,24 +1,14 @@
 // Closes connections that break the MQTT rules aedes lets through, and tells MQTT 5 clients why.
 import { isUtf8 } from "node:buffer";
 import type { Client } from "aedes";
+import { type AedesClient, clientInternals } from "./aedes-internals";
 import mqttPacket from "mqtt-packet";
 import type { DrainState } from "./drain";
 import { ReasonCode } from "../core/reason-codes";
 
 
-/** The parts of aedes's Client (and its mqtt-packet parser) the guard reaches into. */
-interface GuardedClient {
-  version: number | null;
-  connected: boolean;
-  connecting: boolean;
-  closed: boolean;
-  errored: boolean;
-  conn: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void };
-  _parser: GuardedParser;
-  emit(event: "error", error: Error): boolean;
-  once(event: "connected", listener: () => void): unknown;
-  prependListener(event: "error", listener: (this: GuardedClient, error: Error) => void): unknown;
-}
+/** aedes's client, with the guard's state on its mqtt-packet parser. */
+type GuardedClient = AedesClient & { _parser: GuardedParser };
 
 interface ParserInternals extends NodeJS.EventEmitter {
   _pos: number;
@@ -61,7 +51,7 @@ const checkedParsers = new WeakSet<object>();
  * a few fields, not a set of closures.
  */
 export function guardProtocol(aedesClient: Client, drainState?: DrainState): void {
-  const client = aedesClient as unknown as GuardedClient;
+  const client = clientInternals(aedesClient) as GuardedClient;
   const parser = client._parser;
   checkStrings(parser);
   parser.guardDrain = drainState;

@@ -2,6 +2,7 @@
 // messages stored for a persistent session while it is offline (docs/security.md, "Limits").
 import type { Aedes, Client } from "aedes";
 import { log } from "../log";
+import { brokerInternals, clientInternals, type StoreInternals } from "./aedes-internals";
 
 export interface ResourceLimits {
   /** Subscriptions per client; a SUBSCRIBE past it is refused for the filters over (0: no limit). */
@@ -38,16 +39,6 @@ export class LimitCounters {
 const QUOTA_EXCEEDED = 0x97;
 const LOG_EVERY_MS = 10_000;
 
-/** The parts of aedes's store that the limits read (the in-memory and SQLite stores have them, patched; Redis does not). */
-interface LimitedStore {
-  storeRetained(packet: { topic: string; payload: Buffer }): Promise<void>;
-  retainedCount?: number;
-  retainedBytes?: number;
-  retainedPayloadBytes?(topic: string): number | undefined;
-  outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: { payload?: Buffer }): Promise<void>;
-  outgoingSize?(clientId: string): { count: number; bytes: number } | undefined;
-}
-
 type AuthorizeSubscribe = Aedes["authorizeSubscribe"];
 
 /** A service (BrokerOptions.services) that puts the limits on a broker's hooks and store. */
@@ -55,7 +46,7 @@ export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCou
   return (aedes) => {
     const warn = sparseWarning();
     if (limits.maxSubscriptions > 0) limitSubscriptions(aedes, limits.maxSubscriptions, counters, warn);
-    const store = (aedes as unknown as { persistence: LimitedStore }).persistence;
+    const store = brokerInternals(aedes).persistence;
     if (store.retainedCount === undefined) {
       if (limits.maxRetained > 0 || limits.maxRetainedBytes > 0) log.debug("This store keeps no retained counts (Redis): --max-retained and --max-retained-bytes are not enforced.");
     }
@@ -73,7 +64,7 @@ function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, 
   aedes.authorizeSubscribe = (client, subscription, callback) => {
     authorize.call(aedes, client, subscription, (error, granted) => {
       if (error || !granted || !client) return callback(error, granted);
-      const existing = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
+      const existing = clientInternals(client).subscriptions;
       if (Object.hasOwn(existing, granted.topic)) return callback(null, granted);
       let added = pending.get(client);
       if (!added) pending.set(client, (added = new Set()));
@@ -91,7 +82,7 @@ function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, 
   };
 }
 
-function limitRetained(store: LimitedStore, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitRetained(store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
   const storeRetained = store.storeRetained.bind(store);
   store.storeRetained = async (packet) => {
     const size = packet.payload.length;
@@ -108,7 +99,7 @@ function limitRetained(store: LimitedStore, limits: ResourceLimits, counters: Li
 }
 
 /** Which limit a retained message of `size` bytes on `topic` would pass, or undefined when none. */
-export function retainedRefusal(store: Pick<LimitedStore, "retainedCount" | "retainedBytes" | "retainedPayloadBytes">, limits: ResourceLimits, topic: string, size: number): string | undefined {
+export function retainedRefusal(store: Pick<StoreInternals, "retainedCount" | "retainedBytes" | "retainedPayloadBytes">, limits: ResourceLimits, topic: string, size: number): string | undefined {
   if (limits.retainedMaxSize > 0 && size > limits.retainedMaxSize) return "--retained-max-size";
   if (store.retainedCount === undefined) return undefined;
   const replaced = store.retainedPayloadBytes?.(topic);
@@ -117,10 +108,10 @@ export function retainedRefusal(store: Pick<LimitedStore, "retainedCount" | "ret
   return undefined;
 }
 
-function limitOfflineQueues(aedes: Aedes, store: LimitedStore, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
   if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
   const enqueue = store.outgoingEnqueueCombi.bind(store);
-  const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+  const clients: Record<string, Client | undefined> = brokerInternals(aedes).clients;
   const full = (clientId: string, size: number) => {
     // A connected client's queue is bounded as it is delivered (slow-consumers.ts); this is for the others.
     if (clients[clientId]) return false;

@@ -1,5 +1,6 @@
 // --max-queued: what the broker does for a subscriber that cannot keep up, so its memory stays bounded.
 import type { Aedes, Client } from "aedes";
+import { clientInternals, type DeliveredPacket, heldForReplay, pendingDrains, waitingForWindow } from "./aedes-internals";
 import { log } from "../log";
 import { ReasonCode } from "../core/reason-codes";
 
@@ -20,30 +21,6 @@ export interface QueueEvents {
   heldBack(clientId: string, queued: number): void;
   /** The client stayed full past stallTimeoutMs and is being disconnected. */
   stalled(clientId: string, queued: number): void;
-}
-
-type Deliver = (packet: DeliveredPacket, done: () => void) => void;
-/** What this module reads of a delivered packet (its size is the connection's writableLength now). */
-interface DeliveredPacket {
-  qos: number;
-}
-
-/** The parts of aedes's Client (and the committed aedes patch) this module reads. */
-interface QueuedClient {
-  id: string | null;
-  closed: boolean;
-  version: number | null;
-  deliver0: Deliver;
-  deliverQoS: Deliver;
-  /** Patch: QoS 1/2 messages waiting for the Receive Maximum window, as packet, done pairs. */
-  _waitingForWindow?: unknown[];
-  /** Writes waiting for the socket to drain. */
-  _pendingDrains?: unknown[];
-  /** Patch: a resumed session's replay of its stored queue, and the live messages held till its end (packet, done pairs). */
-  _replay?: { held: unknown[] } | null;
-  /** A SocketStream, a node:tls socket or the WebSocket duplex: all count their unsent bytes. */
-  conn: NodeJS.EventEmitter & { writableLength?: number };
-  disconnect(options: { reasonCode: number }, done?: () => void): void;
 }
 
 const RECHECK_MS = 5;
@@ -73,7 +50,7 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
   const maxQueued = limits.maxQueued > 0 ? limits.maxQueued : Infinity;
   const maxQueuedBytes = limits.maxQueuedBytes > 0 ? limits.maxQueuedBytes : Infinity;
-  const client = aedesClient as unknown as QueuedClient;
+  const client = clientInternals(aedesClient);
   const deliver0 = client.deliver0;
   const deliverQoS = client.deliverQoS;
   let pendingQoS0 = 0;
@@ -81,7 +58,7 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const queued = () =>
-    pendingQoS0 + (client._waitingForWindow?.length ?? 0) / 2 + (client._replay?.held.length ?? 0) / 2 + (client._pendingDrains?.length ?? 0) + held.length;
+    pendingQoS0 + waitingForWindow(client) + heldForReplay(client) + pendingDrains(client) + held.length;
   const queuedBytes = () => client.conn.writableLength ?? 0;
   const full = () => queued() >= maxQueued || queuedBytes() >= maxQueuedBytes;
   const writtenQoS0 = () => void pendingQoS0--;

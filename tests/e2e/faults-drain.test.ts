@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import net from "node:net";
 import mqtt from "mqtt";
 import { startBroker, waitUntil } from "./harness";
+import { RawClient } from "./mqtt-raw";
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
 function accepts(port: number): Promise<boolean> {
@@ -73,4 +74,35 @@ test("a drain that cannot finish gives up after --drain-timeout, says how much w
   expect(broker.output()).toMatch(/\d+ message\(s\) still in flight after the 1 s drain timeout\./);
   subscriber.end(true);
   publisher.end(true);
+}, 30_000);
+
+/** An MQTT 5 sender whose QoS 2 PUBLISH the broker has answered with PUBREC, its PUBREL not yet sent. */
+async function unreleasedQoS2(port: number): Promise<RawClient> {
+  const sender = await RawClient.open(port, 5);
+  sender.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "drain-qos2", clean: true, keepalive: 0 });
+  await sender.waitFor((packet) => packet.cmd === "connack");
+  sender.send({ cmd: "publish", topic: "drain/qos2", payload: Buffer.from("held"), qos: 2, messageId: 7, retain: false, dup: false });
+  await sender.waitFor((packet) => packet.cmd === "pubrec");
+  return sender;
+}
+
+test("the drain counts an inbound QoS 2 message whose PUBREL has not come: it waits, then says 1 is left", async () => {
+  const { proc: broker, port } = await startBroker("--drain-timeout", "1s");
+  await unreleasedQoS2(port);
+  const started = Date.now();
+  broker.kill("SIGTERM");
+  expect(await broker.waitExit(10_000)).toBe(0);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  expect(broker.output()).toMatch(/1 message\(s\) still in flight after the 1 s drain timeout\./);
+}, 30_000);
+
+test("a PUBREL sent during the drain completes the QoS 2 flow (PUBCOMP), then the broker exits 0", async () => {
+  const { proc: broker, port } = await startBroker("--drain-timeout", "20s");
+  const sender = await unreleasedQoS2(port);
+  broker.kill("SIGTERM");
+  await broker.waitFor(/SIGTERM: stopping the broker/);
+  sender.send({ cmd: "pubrel", messageId: 7 });
+  await sender.waitFor((packet) => packet.cmd === "pubcomp");
+  expect(await broker.waitExit(10_000)).toBe(0);
+  expect(broker.output()).not.toMatch(/still in flight/);
 }, 30_000);

@@ -4,6 +4,7 @@ import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { log } from "../../log";
 import { PasswordChecker } from "./password-check";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
+import { clientInternals } from "../aedes-internals";
 import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
 
 /** Read at every check, so a reload (src/broker/setup/reload.ts) can swap `users` and `acl` in place. */
@@ -49,11 +50,11 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
   const passwords = options.passwords ?? new PasswordChecker();
   if (options.users || options.acl || options.useUsernameAsClientId || options.useIdentityAsUsername) {
     hooks.authenticate = (client, username, password, done) => {
-      login(options, passwords, client as unknown as ConnectingClient, username ?? undefined, password).then(
+      login(options, passwords, clientInternals(client), username ?? undefined, password).then(
         (user) => {
           if (user instanceof Error) return done(user, false);
           usernames.set(client, user);
-          const refused = admit(client as unknown as ConnectingClient, user);
+          const refused = admit(clientInternals(client), user);
           done(refused ?? null, !refused);
         },
         (error: Error) => done(refusal(NOT_AUTHORIZED, error.message), false),

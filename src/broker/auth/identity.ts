@@ -1,16 +1,12 @@
 // Who a client is, for access control: the certificate's CN (--use-identity-as-username), the parts
 // of an aedes client read while it connects, and the identity a will is stored with.
 import type { TLSSocket } from "node:tls";
+import type { AedesClient } from "../aedes-internals";
 
-/** What access control reads and sets on an aedes client while it connects (lib/handlers/connect.js). */
-export interface ConnectingClient {
-  id: string;
-  conn: unknown;
-  /** The CONNECT's will; aedes sets it before calling authenticate and stores it after. */
-  _will?: { topic: string } | null;
-  /** MQTT 5: the id aedes made up because the CONNECT had none; CONNACK tells it to the client. */
-  _assignedClientId?: string;
-}
+/** What access control reads and sets on an aedes client while it connects (lib/handlers/connect.js):
+ * its id, connection, the CONNECT's will (set before authenticate, stored after) and, for MQTT 5, the
+ * id aedes made up when the CONNECT had none (CONNACK tells it to the client). */
+export type ConnectingClient = Pick<AedesClient, "id" | "conn" | "_will" | "_assignedClientId">;
 
 /** The CN of the verified client certificate of a TLS connection; undefined for any other connection. */
 export function certificateCommonName(conn: unknown): string | undefined {

@@ -5,16 +5,12 @@ import { isUnderBranch } from "../../core/topic-stats";
 import { filterProblem, topicMatches } from "../../core/topic-filter";
 import type { BrokerConsole } from "./console";
 import type { ConsoleSession } from "./session";
+import { brokerInternals, type StoreInternals } from "../aedes-internals";
 
 export class ActionError extends Error {}
 
-interface Persistence {
-  createRetainedStream(pattern: string): AsyncIterable<AedesPublishPacket>;
-  storeRetained(packet: AedesPublishPacket): Promise<void>;
-}
-
-function persistenceOf(aedes: Aedes): Persistence {
-  return (aedes as unknown as { persistence: Persistence }).persistence;
+function persistenceOf(aedes: Aedes): StoreInternals {
+  return brokerInternals(aedes).persistence;
 }
 
 export interface PublishRequest {

@@ -1,6 +1,7 @@
 // The console's table of clients: one row per connected client, read from aedes when the page asks.
 // Who logged in and when is noted once per connection (not per message).
-import type { Aedes, Client } from "aedes";
+import type { Aedes } from "aedes";
+import { type AedesBroker, type AedesClient, brokerInternals, inboundUnacknowledged, keepaliveSeconds, outboundUnacknowledged } from "../aedes-internals";
 import { SocketStream } from "../listeners/socket-stream";
 import { WebSocketDuplex } from "../listeners/ws";
 import { queueStateOf } from "../slow-consumers";
@@ -25,31 +26,17 @@ export interface ClientDetail extends ClientRow {
   subscriptionList: Array<{ topic: string; qos: number }>;
 }
 
-/** The parts of aedes's Client (and the patched one) read here. */
-interface ClientInternals {
-  id: string;
-  version: number | null;
-  subscriptions: Record<string, { qos: number } | number>;
-  _keepaliveInterval: number;
-  _lazy: { _inflightOut: Set<unknown> | null; _incomingInflight: Set<unknown> | null } | null;
-  conn: { bytesRead?: number; bytesWritten?: number; remoteAddress?: string; remotePort?: number; encrypted?: boolean; socket?: { remoteAddress?: string }; ws?: { remoteAddress?: string } };
-  disconnect(options: { reasonCode: number }, done?: () => void): void;
-  close(done?: () => void): void;
-}
-
-type AedesClients = Aedes & { clients: Record<string, ClientInternals> };
-
 /** MQTT 5 DISCONNECT reason 0x98: Administrative action. */
 const ADMINISTRATIVE_ACTION = 0x98;
 
 export class ClientsView {
   private readonly users = new WeakMap<object, string | null>();
   private readonly connectedAt = new WeakMap<object, number>();
-  private aedes: AedesClients | undefined;
+  private aedes: AedesBroker | undefined;
 
   /** Notes each client's user name (wrapping aedes's authenticate) and connect time. */
   attach(aedes: Aedes): void {
-    this.aedes = aedes as AedesClients;
+    this.aedes = brokerInternals(aedes);
     aedes.on("client", (client) => this.connectedAt.set(client, Date.now()));
     const authenticate = aedes.authenticate;
     aedes.authenticate = (client, username, password, done) =>
@@ -79,18 +66,17 @@ export class ClientsView {
     return true;
   }
 
-  private rowOf(client: ClientInternals): ClientRow {
+  private rowOf(client: AedesClient): ClientRow {
     const queue = queueStateOf(client);
-    const lazy = client._lazy;
     return {
       id: client.id,
       user: this.users.get(client) ?? null,
       address: addressOf(client.conn),
       protocolVersion: client.version,
       transport: transportOf(client.conn),
-      keepaliveSec: client._keepaliveInterval > 0 ? Math.round((client._keepaliveInterval - 1) / 1500) : 0,
+      keepaliveSec: keepaliveSeconds(client),
       subscriptions: Object.keys(client.subscriptions ?? {}).length,
-      inFlight: (lazy?._inflightOut?.size ?? 0) + (lazy?._incomingInflight?.size ?? 0),
+      inFlight: outboundUnacknowledged(client) + inboundUnacknowledged(client),
       queued: queue?.queued() ?? 0,
       dropped: queue?.dropped ?? 0,
       bytesIn: client.conn.bytesRead ?? 0,
@@ -100,12 +86,12 @@ export class ClientsView {
   }
 }
 
-function addressOf(conn: ClientInternals["conn"]): string {
+function addressOf(conn: AedesClient["conn"]): string {
   const address = conn.remoteAddress ?? conn.socket?.remoteAddress ?? conn.ws?.remoteAddress;
   return address ?? "";
 }
 
-function transportOf(conn: ClientInternals["conn"]): ClientRow["transport"] {
+function transportOf(conn: AedesClient["conn"]): ClientRow["transport"] {
   if (conn instanceof SocketStream) return "tcp";
   if (conn instanceof WebSocketDuplex) return "ws";
   if (conn.encrypted) return "tls";

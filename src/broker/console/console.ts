@@ -10,6 +10,7 @@ import type { BrokerMetrics, MetricsSample } from "../metrics";
 import { ClientsView } from "./clients-view";
 import { DEFAULT_PROBE, startLatencyProbe, type LatencyProbe, type ProbeOptions } from "./probe";
 import type { ConsoleSession } from "./session";
+import { brokerInternals } from "../aedes-internals";
 
 /** One second of traffic, for the overview's chart. */
 export interface RatePoint {
@@ -138,7 +139,8 @@ export class BrokerConsole {
 
   /** Retained messages are topics too, though nothing was published since the page opened. */
   private async seedRetained(topics: TopicStats): Promise<void> {
-    const persistence = (this.aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<AedesPublishPacket> } }).persistence;
+    if (!this.aedes) return;
+    const persistence = brokerInternals(this.aedes).persistence;
     const now = performance.now();
     for await (const packet of persistence.createRetainedStream("#")) {
       if (this.topics !== topics) return;
