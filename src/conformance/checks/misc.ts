@@ -125,6 +125,24 @@ async function noAuthWithoutMethod(t: CheckContext): Promise<string> {
   return "no AUTH, no Authentication Method";
 }
 
+/** After its DISCONNECT the server sends nothing more and closes the connection. */
+async function nothingAfterDisconnect(t: CheckContext): Promise<string> {
+  const { closed, disconnect } = await serverDisconnect(t);
+  if (!disconnect) return `${closed} without a DISCONNECT: not applicable`;
+  return `${closed}; DISCONNECT was the last packet`;
+}
+
+async function nothingSentAfterDisconnect(t: CheckContext): Promise<string> {
+  const { connection } = await t.connect();
+  connection.write(publish(5, { topic: t.topic(), payload: "x", properties: [{ id: Prop.topicAlias, value: 0 }] }));
+  await connection.waitClosed(t.replyMs);
+  const names = connection.received.map((packet) => packet.name);
+  const at = names.indexOf("DISCONNECT");
+  if (at < 0) return "no DISCONNECT sent: not applicable";
+  expect(at === names.length - 1, `packets after the server's DISCONNECT: ${names.slice(at + 1).join(", ")}`);
+  return "nothing after DISCONNECT";
+}
+
 const protocolErrorCloses = (t: CheckContext) => serverDisconnect(t).then(({ closed }) => closed);
 
 /** A server's DISCONNECT of 0x80 or more is followed by the close (session takeover gives one). */
@@ -171,6 +189,8 @@ export const miscChecks: Check[] = [
   v5("MQTT-3.14.2-1", "The server's DISCONNECT Reason Codes are the spec's", disconnectCodes),
   v5("MQTT-3.14.2-2", "The server's DISCONNECT carries no Session Expiry Interval", noSessionExpiryOnDisconnect),
   v5("MQTT-3.15.1-1", "An AUTH with reserved flags closes the connection", authFlagsClose),
+  v5("MQTT-3.14.4-1", "After its DISCONNECT the server sends no more packets", nothingSentAfterDisconnect),
+  v5("MQTT-3.14.4-2", "After its DISCONNECT the server closes the connection", nothingAfterDisconnect),
   v5("MQTT-4.12.0-1", "An unsupported Authentication Method is refused and the connection closed", unsupportedAuthMethod),
   v5("MQTT-4.12.0-6", "Without an Authentication Method: no AUTH and no Authentication Method in CONNACK", noAuthWithoutMethod),
   v5("MQTT-4.13.1-1", "A protocol error (Topic Alias 0) closes the connection", protocolErrorCloses),

@@ -151,6 +151,18 @@ async function qos2Receiver(t: CheckContext, part: "pubrec" | "duplicate" | "pub
   return "new message delivered";
 }
 
+/** A PUBACK with a Reason Code of 0x80 or more acknowledges the message: it is not re-sent on resumption. */
+async function refusedAckNotResent(t: CheckContext): Promise<string> {
+  const { subscriber, message, topic, clientId } = await firstDelivery(t, 1);
+  subscriber.write(acknowledgement(5, PacketType.PUBACK, message.packetId!, 0x80));
+  subscriber.write(pingreq());
+  await subscriber.take("PINGRESP", t.replyMs);
+  subscriber.destroy();
+  const back = await resume(t, clientId);
+  await t.nothing(back, (packet) => packet.name === "PUBLISH" && packet.topic === topic, "re-sent after a PUBACK with Reason Code 0x80");
+  return "not re-sent";
+}
+
 export const qosChecks: Check[] = [
   v5("MQTT-3.4.2-1", "PUBACK Reason Codes are the spec's", (t) => pubackCodes(t, 1)),
   v5("MQTT-3.5.2-1", "PUBREC Reason Codes are the spec's", (t) => pubackCodes(t, 2)),
@@ -182,5 +194,6 @@ export const qosChecks: Check[] = [
   v5("MQTT-4.3.3-8", "QoS 2 receiver: PUBREC with the PUBLISH's Packet Identifier", (t) => qos2Receiver(t, "pubrec")),
   v5("MQTT-4.3.3-10", "QoS 2 receiver: a duplicate before PUBREL gets PUBREC and is not delivered twice", (t) => qos2Receiver(t, "duplicate")),
   v5("MQTT-4.3.3-11", "QoS 2 receiver: PUBCOMP with the PUBREL's Packet Identifier", (t) => qos2Receiver(t, "pubcomp")),
+  v5("MQTT-4.4.0-2", "A PUBACK of 0x80 or more counts as acknowledged: not re-sent", refusedAckNotResent),
   v5("MQTT-4.3.3-12", "QoS 2 receiver: after PUBCOMP the same Packet Identifier is a new message", (t) => qos2Receiver(t, "new")),
 ];

@@ -116,6 +116,31 @@ async function sharedGrantedQos(t: CheckContext): Promise<string> {
   return "QoS 0";
 }
 
+/** Two members of a share group; the one that gets the message refuses it (PUBACK 0x80): the other must not get it. */
+async function sharedRefusalDiscards(t: CheckContext): Promise<string> {
+  const topic = t.topic();
+  const filter = `$share/g${t.id()}/${topic}`;
+  const members = [];
+  for (let index = 0; index < 2; index++) {
+    const { connection, connack } = await t.connect();
+    if (connack.properties.some((property) => property.id === Prop.sharedSubscriptionAvailable && property.value === 0)) return "shared subscriptions not available";
+    connection.autoAcknowledge = false;
+    await t.subscribed(connection, [{ filter, qos: 1 }]);
+    members.push(connection);
+  }
+  const { connection: publisher } = await t.connect();
+  await t.publish(publisher, { topic, qos: 1, payload: "refused" });
+  const isMessage = (packet: Packet) => packet.name === "PUBLISH" && packet.topic === topic;
+  const [first, second] = await Promise.all(members.map((member) => member.poll(isMessage, t.replyMs)));
+  const chosen = first ? 0 : 1;
+  const message = first ?? second;
+  expect(message, "no member of the share group got the message");
+  expect(!(first && second), "both members of the share group got the message");
+  members[chosen]!.write(acknowledgement(5, PacketType.PUBACK, message.packetId!, 0x80));
+  await t.nothing(members[1 - chosen]!, isMessage, "the refused message was sent to the other member");
+  return "discarded";
+}
+
 /** Receive Maximum 2: the server sends 2 QoS 1 messages, then waits for a PUBACK; PINGREQ is still answered. */
 async function receiveMaximum(t: CheckContext, part: "limit" | "others"): Promise<string> {
   const topic = t.topic();
@@ -155,6 +180,7 @@ export const topicChecks: Check[] = [
   v5("MQTT-4.8.2-1", "A shared filter needs $share/ and a ShareName of one character or more", badShareNames),
   v5("MQTT-4.8.2-2", "A ShareName holds no /, + or # and is followed by / and a filter", badShareNames),
   v5("MQTT-4.8.2-3", "A shared subscription's granted QoS is respected", sharedGrantedQos),
+  v5("MQTT-4.8.2-6", "A shared-subscription message refused with PUBACK 0x80 is not sent to another member", sharedRefusalDiscards),
   v5("MQTT-3.3.4-9", "No more unacknowledged QoS 1 PUBLISH packets than the client's Receive Maximum", (t) => receiveMaximum(t, "limit")),
   v5("MQTT-4.9.0-1", "The initial send quota is non-zero and at most Receive Maximum", (t) => receiveMaximum(t, "limit")),
   v5("MQTT-4.9.0-2", "With the send quota at 0 no QoS 1 PUBLISH is sent", (t) => receiveMaximum(t, "limit")),
