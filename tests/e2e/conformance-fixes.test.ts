@@ -249,3 +249,28 @@ describe("a keep-alive limit accepts a 3.1.1 CONNECT with Keep Alive 0 and tells
     await checkKeepAliveLimit(port);
   });
 });
+
+/** A new session opened with Clean Start 0 and no Session Expiry Interval subscribes at QoS 1 and publishes to itself. */
+async function checkNewSessionWithoutExpiryGetsItsMessages(port: number): Promise<void> {
+  const client = await RawClient.open(port, 5);
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: false, clientId: "never-seen-before", keepalive: 60 });
+  expect((await client.waitFor<any>((p) => p.cmd === "connack")).sessionPresent).toBe(false);
+  client.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "fresh/t", qos: 1 }] });
+  await client.waitFor((p) => p.cmd === "suback");
+  client.send({ cmd: "publish", topic: "fresh/t", payload: Buffer.from("to myself"), qos: 1, messageId: 2, retain: false, dup: false });
+  await client.waitFor((p) => p.cmd === "puback" && (p as any).messageId === 2);
+  const delivered = await client.waitFor<any>((p) => p.cmd === "publish");
+  expect(delivered.payload.toString()).toBe("to myself");
+}
+
+describe("a new session with Clean Start 0 and Session Expiry 0 works like any other [MQTT-3.1.2-6]", () => {
+  test("our broker", async () => {
+    const { port } = await startBroker();
+    await checkNewSessionWithoutExpiryGetsItsMessages(port);
+  });
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    await checkNewSessionWithoutExpiryGetsItsMessages(port);
+  });
+});

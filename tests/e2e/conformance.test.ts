@@ -21,9 +21,6 @@ interface Result {
  * here, so the set only shrinks. Keys are "<protocol> <id>".
  */
 const knownBrokerBugs = new Set<string>([
-  // A new session with Clean Start 0 and Session Expiry 0: a QoS 1 PUBLISH to its subscription is
-  // never acknowledged nor delivered.
-  "5 MQTT-3.1.2-6",
   // Issue 14 bug 3 (the will PUBLISH carries Will Delay Interval), and a PUBLISH carrying a CONNECT-only
   // property is accepted instead of being malformed.
   "5 MQTT-2.2.2-2",
