@@ -3,6 +3,7 @@
 //   bun scripts/bench.ts [--quick] [--rounds N] [--protocol 5|3.1.1] [--out DIR] [--baseline BINARY] [--only IDS] [--warmup SECONDS] [--cadence-probes N]
 // --baseline adds another build of mqtt-pingpong (e.g. before an optimisation) to every round.
 // The cadence scenarios (--only cadence: them alone) are scripts/bench/cadence.ts; they write bench/cadence.*.
+// The console scenario (--only console) is scripts/bench/console.ts; it writes bench/console.*.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { benchCluster, type ClusterBenchRun } from "./lib/bench/cluster";
 import { freePort, waitForPort } from "./lib/net";
 import { median } from "./lib/stats";
 import { runCadenceFromBench } from "./bench/cadence";
+import { runConsoleFromBench } from "./bench/console";
 
 const { values: flags } = parseArgs({
   options: {
@@ -233,7 +235,8 @@ if (only && !only.includes("cluster")) {
 } else say("redis-server is not installed: no cluster scenario (apt-get install redis-server)");
 
 await runCadenceFromBench({ binary, outDir, quick, only, probes: flags["cadence-probes"], command: process.argv.slice(2), say });
-if (only && only.every((id) => id === "cadence")) process.exit(0);
+await runConsoleFromBench({ binary, outDir, quick, rounds, only, command: process.argv.slice(2), say });
+if (only && only.every((id) => id === "cadence" || id === "console")) process.exit(0);
 
 // ---- medians, table, files ----
 const med = (id: string, target: string, pick: (r: Record<string, any>) => number) => median((results[id]?.[target] ?? []).map(pick));

@@ -18,12 +18,11 @@ export interface TopicEntry {
   size: number;
   qos: number;
   retain: boolean;
-  lastAt: number;
 }
 
 export class TopicStats {
-  private readonly entries = new Map<string, TopicEntry & { countAtTick: number }>();
-  private readonly changed = new Set<string>();
+  /** `dirty`: a message came (or the retained flag changed) since the last tick. */
+  private readonly entries = new Map<string, TopicEntry & { countAtTick: number; dirty: boolean }>();
   private lastTickAt: number;
   /** Messages on topics not kept because `maxTopics` were already known. */
   untracked = 0;
@@ -40,14 +39,14 @@ export class TopicStats {
   }
 
   /** One message; on the message path while a console is attached, so kept to a lookup and a few stores. */
-  record(topic: string, payload: Uint8Array, qos: number, retain: boolean, now: number): void {
+  record(topic: string, payload: Uint8Array, qos: number, retain: boolean): void {
     let entry = this.entries.get(topic);
     if (!entry) {
       if (this.entries.size >= this.maxTopics) {
         this.untracked++;
         return;
       }
-      entry = { topic, count: 0, countAtTick: 0, rate: 0, payload, size: 0, qos, retain, lastAt: now };
+      entry = { topic, count: 0, countAtTick: 0, rate: 0, payload, size: 0, qos, retain, dirty: true };
       this.entries.set(topic, entry);
     }
     entry.count++;
@@ -56,8 +55,7 @@ export class TopicStats {
     entry.size = payload.length;
     entry.qos = qos;
     entry.retain = retain;
-    entry.lastAt = now;
-    this.changed.add(topic);
+    entry.dirty = true;
   }
 
   /** A retained message was deleted from the page: the topic keeps its counts, not the flag. */
@@ -65,7 +63,7 @@ export class TopicStats {
     const entry = this.entries.get(topic);
     if (entry && entry.retain) {
       entry.retain = false;
-      this.changed.add(topic);
+      entry.dirty = true;
     }
   }
 
@@ -77,15 +75,15 @@ export class TopicStats {
     for (const entry of this.entries.values()) {
       const rate = (entry.count - entry.countAtTick) / seconds;
       entry.countAtTick = entry.count;
-      if (rate !== entry.rate || this.changed.has(entry.topic)) {
+      if (rate !== entry.rate || entry.dirty) {
         entry.rate = rate;
         // A payload may be a view of a whole socket read: keep a copy of its head only (a Buffer's
         // slice() would be another view).
-        if (this.changed.has(entry.topic)) entry.payload = new Uint8Array(entry.payload.subarray(0, PAYLOAD_PREVIEW_BYTES));
+        if (entry.dirty) entry.payload = new Uint8Array(entry.payload.subarray(0, PAYLOAD_PREVIEW_BYTES));
+        entry.dirty = false;
         changed.push(entry);
       }
     }
-    this.changed.clear();
     return changed;
   }
 

@@ -168,6 +168,7 @@ describe("web console", () => {
     await page.click("#client-disconnect");
     // echo ends with exit status 3 when its connection is lost.
     expect(await echo.waitExit(20_000)).toBe(3);
+    await broker.proc.waitFor(/Console: disconnected client to-be-kicked\./);
     await broker.proc.waitFor(/Client to-be-kicked disconnected/);
     await page.locator('#clients-table tr[data-client-id="to-be-kicked"]').waitFor({ state: "detached", ...WAIT });
     await close();
@@ -208,6 +209,33 @@ describe("web console", () => {
     // The five probes and their echoes, as the broker saw them pass.
     await page.waitForFunction(() => /^5, last median \d/.test(document.getElementById("latency-ping")?.textContent ?? ""), null, WAIT);
     await screenshot(page, "console-latency");
+    echo.kill();
+    await close();
+  });
+});
+
+describe("web console with traffic", () => {
+  browserTest("the overview charts messages and bytes per second while echo and ping run (docs/console.png)", async () => {
+    needMosquittoClients();
+    const broker = await consoleBroker();
+    for (const [topic, payload] of [["home/livingroom/temperature", "21.5"], ["home/kitchen/light", '{"on":true,"level":80}'], ["factory/line1/speed", "1200"]]) {
+      expect(await mosquitto("mosquitto_pub", broker.port, "-t", topic!, "-m", payload!, "-r").waitExit()).toBe(0);
+    }
+    const echo = pingpong("echo", "--url", broker.url, "--client-id", "echo-1");
+    await broker.proc.waitFor(/subscribed to \/ping/);
+    const { page, errors, close } = await openPage(browser, `${broker.base}/`);
+    pingpong("ping", "--url", broker.url, "--client-id", "ping-1", "-I", "50ms");
+    for (const id of ["dashboard-1", "dashboard-2"]) new Proc(["mosquitto_sub", "-h", "127.0.0.1", "-p", String(broker.port), "-i", id, "-t", "home/#"]);
+    const chartPoints = () => page.evaluate(() => document.querySelector("#msgs-chart path.in")?.getAttribute("d")?.split("L").length ?? 0);
+    await page.waitForFunction(() => (document.querySelector("#msgs-chart path.in")?.getAttribute("d")?.split("L").length ?? 0) >= 5, null, { timeout: 30_000 });
+    // Then a sensor publishing 50 a second, which both dashboards get.
+    pingpong("pub", "--url", broker.url, "--client-id", "power-meter", "--topic", "home/kitchen/power", "--message", "1250", "--repeat", "1000", "--repeat-delay", "20ms");
+    const before = await chartPoints();
+    await page.waitForFunction((count) => (document.querySelector("#msgs-chart path.in")?.getAttribute("d")?.split("L").length ?? 0) >= count + 8, before, { timeout: 30_000 });
+    expect(Number(await page.textContent("#clients-connected"))).toBe(5);
+    expect(await page.textContent("#retained")).toBe("3");
+    expect(errors).toEqual([]);
+    await screenshot(page, "console-overview-traffic");
     echo.kill();
     await close();
   });

@@ -41,8 +41,8 @@ describe("RingBuffer", () => {
 describe("TopicStats", () => {
   test("counts messages per topic and gives each a rate per second at each tick", () => {
     const stats = new TopicStats(100, 0);
-    for (let i = 0; i < 10; i++) stats.record("a/b", bytes(`m${i}`), 1, false, 100);
-    stats.record("a/c", bytes("x"), 0, true, 200);
+    for (let i = 0; i < 10; i++) stats.record("a/b", bytes(`m${i}`), 1, false);
+    stats.record("a/c", bytes("x"), 0, true);
     const changed = stats.tick(2000);
     expect(changed.map((entry) => [entry.topic, entry.count, entry.rate, entry.qos, entry.retain])).toEqual([
       ["a/b", 10, 5, 1, false],
@@ -57,7 +57,7 @@ describe("TopicStats", () => {
   test("the top topics are the busiest by their last rate", () => {
     const stats = new TopicStats(100, 0);
     for (const [topic, count] of [["quiet", 1], ["flood", 50], ["busy", 20]] as const) {
-      for (let i = 0; i < count; i++) stats.record(topic, bytes("."), 0, false, 1);
+      for (let i = 0; i < count; i++) stats.record(topic, bytes("."), 0, false);
     }
     stats.tick(1000);
     expect(stats.top(2).map((entry) => [entry.topic, entry.rate])).toEqual([
@@ -69,7 +69,7 @@ describe("TopicStats", () => {
   test("keeps only the head of a payload, copied out of the buffer it came in", () => {
     const stats = new TopicStats(100, 0);
     const socketRead = Buffer.alloc(PAYLOAD_PREVIEW_BYTES * 4, 0x61);
-    stats.record("big", socketRead.subarray(10), 0, false, 1);
+    stats.record("big", socketRead.subarray(10), 0, false);
     const [entry] = stats.tick(1000);
     expect(entry!.size).toBe(socketRead.length - 10);
     expect(entry!.payload.length).toBe(PAYLOAD_PREVIEW_BYTES);
@@ -78,7 +78,7 @@ describe("TopicStats", () => {
 
   test("follows at most maxTopics topics and counts the messages of the others", () => {
     const stats = new TopicStats(2, 0);
-    for (const topic of ["a", "b", "c", "d", "a"]) stats.record(topic, bytes("."), 0, false, 1);
+    for (const topic of ["a", "b", "c", "d", "a"]) stats.record(topic, bytes("."), 0, false);
     expect(stats.size).toBe(2);
     expect(stats.untracked).toBe(2);
     expect(stats.all().map((entry) => [entry.topic, entry.count])).toEqual([
@@ -89,7 +89,7 @@ describe("TopicStats", () => {
 
   test("a deleted retained message clears the flag and is reported at the next tick", () => {
     const stats = new TopicStats(10, 0);
-    stats.record("kept", bytes("v"), 0, true, 1);
+    stats.record("kept", bytes("v"), 0, true);
     stats.tick(1000);
     stats.tick(2000);
     stats.clearRetained("kept");

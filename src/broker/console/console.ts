@@ -141,21 +141,19 @@ export class BrokerConsole {
   private async seedRetained(topics: TopicStats): Promise<void> {
     if (!this.aedes) return;
     const persistence = brokerInternals(this.aedes).persistence;
-    const now = performance.now();
     for await (const packet of persistence.createRetainedStream("#")) {
       if (this.topics !== topics) return;
-      topics.record(packet.topic, Buffer.from(packet.payload as Buffer), packet.qos, true, now);
+      topics.record(packet.topic, Buffer.from(packet.payload as Buffer), packet.qos, true);
     }
   }
 
   /** On the message path while a page is open: a map lookup and a few stores per message. */
   private readonly onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
     const topics = this.topics;
-    if (!topics || packet.topic.charCodeAt(0) === 36 /* $ */ && packet.topic.startsWith("$console/")) return;
-    const now = performance.now();
-    topics.record(packet.topic, packet.payload as Uint8Array, packet.qos, packet.retain, now);
-    if (client && packet.topic === this.options.pingTopic) this.notePing(packet.payload as Uint8Array, now);
-    else if (client && packet.topic === this.options.pongTopic) this.notePong(packet.payload as Uint8Array, now);
+    if (!topics || (packet.topic.charCodeAt(0) === 36 /* $ */ && packet.topic.startsWith("$console/"))) return;
+    topics.record(packet.topic, packet.payload as Uint8Array, packet.qos, packet.retain);
+    if (client && packet.topic === this.options.pingTopic) this.notePing(packet.payload as Uint8Array, performance.now());
+    else if (client && packet.topic === this.options.pongTopic) this.notePong(packet.payload as Uint8Array, performance.now());
   };
 
   /** A ping's probe passing through: its echo's return times the leg broker -> echo -> broker. */

@@ -1,6 +1,7 @@
 // The console's HTTP side: the page and its scripts, the data a page reads (GET, JSON, and one
 // server-sent-event stream), and the actions it takes (POST, same origin, with the session's token).
 import type { Server } from "bun";
+import { log } from "../../log";
 import type { BrokerConsole, ConsoleStream } from "./console";
 import { ActionError, checkFilter, checkPublish, deleteRetained, LiveSubscriptions, publish } from "./actions";
 import { PAGE_ASSETS, loginPage, consolePage } from "./page";
@@ -88,18 +89,24 @@ export function consoleRoutes(console: BrokerConsole, sessions: ConsoleSessions,
   async function act(path: string, body: Record<string, unknown>, session: ConsoleSession): Promise<unknown> {
     const aedes = console.aedes;
     if (!aedes) throw new ActionError("the broker is not running");
+    const who = `Console${session.user === null ? "" : ` (${session.user})`}`;
     switch (path) {
-      case "/api/publish":
-        await publish(aedes, checkPublish(body));
+      case "/api/publish": {
+        const request = checkPublish(body);
+        await publish(aedes, request);
+        log.info(`${who}: published ${request.payload.length} character(s) to ${request.topic} (QoS ${request.qos}${request.retain ? ", retained" : ""}).`);
         return { ok: true };
+      }
       case "/api/disconnect": {
         const id = String(body.clientId ?? "");
         if (!console.clients.disconnect(id)) throw new ActionError(`no client "${id}" is connected`);
+        log.info(`${who}: disconnected client ${id}.`);
         return { ok: true };
       }
       case "/api/retained/delete": {
         const deleted = await deleteRetained(aedes, String(body.topic ?? ""), body.recursive === true);
         for (const topic of deleted) console.topicStats()?.clearRetained(topic);
+        log.info(`${who}: deleted ${deleted.length} retained message(s) ${body.recursive === true ? "under" : "of"} ${String(body.topic)}.`);
         return { deleted };
       }
       case "/api/subscribe":

@@ -53,7 +53,7 @@ export const accessAndListenerArgs = {
   "ws-port": { type: "string", description: "Also listen for MQTT over WebSocket on this port (path /mqtt)" },
   "ws-origin": { type: "string", description: "Browser pages that may use --ws-port: comma-separated origins (https://host:port), or * for any; default: none (programs, which send no Origin, always may)", valueHint: "origins" },
   "sys-interval": { type: "string", description: "Publish $SYS/broker/... topics this often (0: never)", default: "10s" },
-  "http-port": { type: "string", description: "Serve GET /healthz and GET /metrics (Prometheus) on this port" },
+  "http-port": { type: "string", description: "Serve the web console at /, GET /healthz and GET /metrics (Prometheus) on this port" },
   "http-host": { type: "string", description: "Address the HTTP endpoint binds; off loopback it needs --password-file (then /metrics asks for a user) or --http-allow-anonymous", default: "localhost" },
   "http-allow-anonymous": { type: "boolean", description: "Serve /metrics without asking for a user, even off loopback or with --password-file" },
 } as const;

@@ -6,7 +6,9 @@ import { showClients, startClients } from "./clients.js";
 import { startTopics, updateTopics } from "./topics.js";
 import { drawLatency } from "./latency.js";
 
+/** The chart spans the points there are, from 30 s up to 5 minutes. */
 const RATE_WINDOW_MS = 5 * 60_000;
+const RATE_WINDOW_MIN_MS = 30_000;
 const state = { rates: [], overview: null, latency: null, startedAt: 0 };
 const $ = (id) => document.getElementById(id);
 
@@ -43,8 +45,10 @@ function drawOverview() {
   }
   if ($("overview").hidden) return;
   const series = (field) => state.rates.map((r) => ({ at: r.at, value: r[field] }));
-  drawLines($("msgs-chart"), [{ className: "in", points: series("messagesIn") }, { className: "out", points: series("messagesOut") }], RATE_WINDOW_MS, formatNumber, 1);
-  drawLines($("bytes-chart"), [{ className: "in", points: series("bytesIn") }, { className: "out", points: series("bytesOut") }], RATE_WINDOW_MS, formatBytes, 1024);
+  const span = state.rates.length ? Date.now() - state.rates[0].at : 0;
+  const windowMs = Math.min(RATE_WINDOW_MS, Math.max(RATE_WINDOW_MIN_MS, span + 1000));
+  drawLines($("msgs-chart"), [{ className: "in", points: series("messagesIn") }, { className: "out", points: series("messagesOut") }], windowMs, formatNumber, 1);
+  drawLines($("bytes-chart"), [{ className: "in", points: series("bytesIn") }, { className: "out", points: series("bytesOut") }], windowMs, formatBytes, 1024);
 }
 
 async function load() {
