@@ -2,7 +2,9 @@ import type { IClientPublishOptions, MqttClient } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
+import { BREAKDOWN_REQUEST_PROPERTY, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs } from "../core/probe-breakdown";
 import { canWriteDirectly, FramesByTopic } from "./direct-publish";
+import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
 
@@ -42,6 +44,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   // The MQTT.js client of the current attempt; set before it reads anything (prepareClient below).
   let current: MqttClient | undefined;
   let framesByTopic: FramesByTopic | undefined;
+  let readAt: (() => number) | undefined;
 
   // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2]; a burst (a session's
   // stored messages at reconnect) would exceed it and get us disconnected (0x93). So echoes with
@@ -60,15 +63,20 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
       log.info(`Publishing ${shown} on ${answerTopic}.`);
     }
     const correlationData = responseTopic ? packet.properties?.correlationData : undefined;
+    // ping --breakdown asks (MQTT 5) for echo's turnaround: from reading the request to writing the answer.
+    const turnaround = responseTopic && readAt && packet.properties?.userProperties?.[BREAKDOWN_REQUEST_PROPERTY] !== undefined ? readAt : undefined;
     const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     echoed++;
     onEcho?.({ topic: answerTopic, payload, correlationData });
     if (qos === 0) {
       const frames = framesByTopic?.of(answerTopic, correlationData ? { correlationData } : undefined);
-      if (!frames || !canWriteDirectly(client) || frames.packetLength(payload.length) === Infinity) return client.publish(answerTopic, payload, answerOptions, done);
-      client.stream.write(frames.encode(payload));
-      return done?.();
+      if (frames && canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) {
+        client.stream.write(turnaround ? frames.encodeWithUserProperty(payload, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs(performance.now() - turnaround())) : frames.encode(payload));
+        return done?.();
+      }
     }
+    if (turnaround) answerOptions.properties = { ...answerOptions.properties, userProperties: { [ECHO_TURNAROUND_PROPERTY]: formatTurnaroundUs(performance.now() - turnaround()) } };
+    if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
     const send = () => {
       inFlight++;
       client.publish(answerTopic, payload, answerOptions, (error) => {
@@ -115,6 +123,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   const { client } = connection;
   // QoS 0 answers go to the socket whole, as the pinger's probes do (./direct-publish.ts).
   framesByTopic = new FramesByTopic(connection.protocolVersion);
+  readAt = readClock(client);
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above
@@ -133,7 +142,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 }
 
 /** What echo reads of a request: an MQTT 5 Response Topic and Correlation Data, when given. */
-type RequestPacket = { properties?: { responseTopic?: string; correlationData?: Buffer } };
+type RequestPacket = { properties?: { responseTopic?: string; correlationData?: Buffer; userProperties?: Record<string, string | string[]> } };
 
 type SendPacket = (packet: { cmd: string; messageId?: number }, done?: (error?: Error) => void, ...rest: unknown[]) => void;
 

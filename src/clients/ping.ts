@@ -5,7 +5,10 @@ import { buildProbePayload, timestampDecimals, timestampPrefix } from "../core/p
 import { ProbeBook, type Probe } from "../core/probe-book";
 import type { SummaryInput } from "../core/ping-report";
 import { Qos0PublishFrames } from "../core/publish-frame";
+import { BREAKDOWN_REQUEST_PROPERTY, type BreakdownStats, type ProbeBreakdown } from "../core/probe-breakdown";
 import { canWriteDirectly } from "./direct-publish";
+import { PingBreakdown, PINGREQ } from "./ping-breakdown";
+import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
 
@@ -21,13 +24,15 @@ export interface PingOptions {
   timeoutMs: number;
   /** Pad each payload to this many bytes, timestamp first. */
   size: number;
+  /** --breakdown: time the transport, the broker's acknowledgement and echo's turnaround too (./ping-breakdown.ts). */
+  breakdown?: boolean;
 }
 
 export type { Probe };
 
 export interface PingListener {
   sent?(probe: Probe): void;
-  echo?(probe: Probe, rttMs: number, outOfOrder: boolean): void;
+  echo?(probe: Probe, rttMs: number, outOfOrder: boolean, breakdown?: ProbeBreakdown): void;
   duplicate?(probe: Probe): void;
   lost?(probe: Probe): void;
   /** QoS 1/2: the broker's Receive Maximum is used up, so a probe waits for a slot (told once a run). */
@@ -38,6 +43,8 @@ export interface PingListener {
 export interface PingSummary extends SummaryInput {
   lost: number;
   connect: ConnectTiming;
+  /** With --breakdown. */
+  breakdown?: BreakdownStats;
 }
 
 export interface PingHandle {
@@ -59,6 +66,9 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   const { client } = connection;
   const { pingTopic, pongTopic, intervalMs, timeoutMs, count } = options;
   const probes = new ProbeBook(timestampDecimals(intervalMs));
+  // Echoes are timed to when their bytes were read, before MQTT.js parses them: ping measures the path, not itself.
+  const readAt = readClock(client);
+  const breakdown = options.breakdown ? new PingBreakdown(client, pingTopic, readAt) : undefined;
   const send = probeSender(connection, options);
   const window = new ReceiveWindow(connection, listener);
   const schedule = new Schedule(intervalMs);
@@ -67,10 +77,12 @@ export async function startPing(options: PingOptions, listener: PingListener = {
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pongTopic || !send.isOurs(packet.properties?.correlationData)) return;
-    const outcome = probes.answer(timestampPrefix(payload), performance.now());
+    const echoAtMs = readAt();
+    const outcome = probes.answer(timestampPrefix(payload), echoAtMs);
     if (outcome.kind === "duplicate") listener.duplicate?.(outcome.probe);
     if (outcome.kind !== "echo") return;
-    listener.echo?.(outcome.probe, outcome.rttMs, outcome.outOfOrder);
+    const parts = breakdown?.echoed(outcome.probe, echoAtMs, packet.properties?.userProperties);
+    listener.echo?.(outcome.probe, outcome.rttMs, outcome.outOfOrder, parts);
     finishWhenAllAccounted();
   });
 
@@ -88,7 +100,13 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     const payload = buildProbePayload(probe.timestamp, options.size);
     listener.sent?.(probe);
     probe.sentAtMs = performance.now();
-    send.publish(payload, window.slotFreed);
+    if (!breakdown || !canWriteDirectly(client)) return send.publish(payload, window.slotFreed);
+    const times = breakdown.opened(probe);
+    send.publish(payload, (error?: Error) => {
+      if (!error) breakdown.acknowledged(probe);
+      window.slotFreed();
+    }, PINGREQ);
+    if (options.qos === 0) breakdown.sendSidePublish(times);
   };
   window.mayResume = () => !schedule.stopped && !client.disconnecting;
   window.sendHeld = sendProbe;
@@ -106,6 +124,7 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     elapsedMs: performance.now() - schedule.startedAt,
     rtt: probes.rtt,
     connect: connection.timing,
+    breakdown: breakdown?.stats,
   });
 
   let finalSummary: PingSummary | undefined;
@@ -149,20 +168,30 @@ export async function startPing(options: PingOptions, listener: PingListener = {
 function probeSender(connection: Connection, options: PingOptions) {
   const { client } = connection;
   const pingerId = connection.protocolVersion === 5 ? randomBytes(8) : undefined;
-  const properties = pingerId && { responseTopic: options.pongTopic, correlationData: pingerId };
+  // --breakdown asks echo for its turnaround with a User Property.
+  const userProperties: Record<string, string> | undefined = options.breakdown ? { [BREAKDOWN_REQUEST_PROPERTY]: "1" } : undefined;
+  const properties = pingerId && { responseTopic: options.pongTopic, correlationData: pingerId, ...(userProperties && { userProperties }) };
   const publishOptions: IClientPublishOptions = properties ? { qos: options.qos, properties } : { qos: options.qos };
-  const frames = options.qos === 0 ? new Qos0PublishFrames(options.pingTopic, connection.protocolVersion, properties) : undefined;
+  const frames = options.qos === 0 ? new Qos0PublishFrames(options.pingTopic, connection.protocolVersion, properties && { ...properties, userProperties: userProperties && Object.entries(userProperties) }) : undefined;
   return {
     /** QoS 1/2 probes keep to the broker's Receive Maximum; QoS 0 ones need no slot. */
     usesWindow: frames === undefined,
     isOurs: (correlationData: unknown) => !pingerId || !Buffer.isBuffer(correlationData) || pingerId.equals(correlationData),
-    publish(payload: Buffer, acknowledged: () => void): void {
-      if (!frames) return void client.publish(options.pingTopic, payload, publishOptions, acknowledged);
+    /** `leading`: a packet written just before the probe (--breakdown's PINGREQ; only when canWriteDirectly). */
+    publish(payload: Buffer, acknowledged: (error?: Error) => void, leading?: Buffer): void {
+      if (!frames) {
+        if (leading) client.stream.write(leading);
+        return void client.publish(options.pingTopic, payload, publishOptions, acknowledged);
+      }
       // QoS 0: the PUBLISH is written whole (src/core/publish-frame.ts) — MQTT.js's encoding of it,
       // the MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still publishes
       // a probe when that needs its state: a connection that is down or just resending its store.
-      if (canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) client.stream.write(frames.encode(payload));
-      else client.publish(options.pingTopic, payload, publishOptions);
+      if (canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) {
+        client.stream.write(leading ? Buffer.concat([leading, frames.encode(payload)]) : frames.encode(payload));
+        return;
+      }
+      if (leading) client.stream.write(leading);
+      client.publish(options.pingTopic, payload, publishOptions);
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Probe, PingSummary } from "../clients/ping";
 import { formatMs } from "../core/duration";
 import { formatGap, type Gap } from "../core/ping-gaps";
 import { formatStatusLine, formatSummary, summaryJson } from "../core/ping-report";
+import { breakdownJson, breakdownSummaryJson, formatBreakdown, formatBreakdownSummary, type ProbeBreakdown } from "../core/probe-breakdown";
 import { log } from "../log";
 import { lostLine, restoredLine } from "./client-run";
 
@@ -18,7 +19,7 @@ export interface FailoverTotals {
 
 export interface PingReporter {
   sent(probe: Probe): void;
-  echo(probe: Probe, rttMs: number, outOfOrder: boolean): void;
+  echo(probe: Probe, rttMs: number, outOfOrder: boolean, breakdown?: ProbeBreakdown): void;
   duplicate(probe: Probe): void;
   lost(probe: Probe): void;
   waitingForSlot(receiveMaximum: number): void;
@@ -50,7 +51,8 @@ function jsonReporter(perProbe: boolean): PingReporter {
   const probeLine = (value: Record<string, unknown>) => perProbe && write(value);
   return {
     sent() {},
-    echo: (probe, rttMs, outOfOrder) => probeLine({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder }),
+    echo: (probe, rttMs, outOfOrder, breakdown) =>
+      probeLine({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder, ...(breakdown && { breakdown: breakdownJson(breakdown) }) }),
     duplicate: (probe) => probeLine({ type: "duplicate", seq: probe.seq, payload: probe.timestamp }),
     lost: (probe) => probeLine({ type: "lost", seq: probe.seq, payload: probe.timestamp }),
     waitingForSlot: (receiveMaximum) => log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`),
@@ -58,7 +60,8 @@ function jsonReporter(perProbe: boolean): PingReporter {
     reconnected: (target, downMs, probesSentMeanwhile) => write({ type: "reconnected", target, downMs: round3(downMs), probesSentMeanwhile }),
     echoesBack() {},
     gapSettled: (gap) => write({ type: "gap", ...gap }),
-    summary: (summary, failover) => write(failover ? { ...summaryJson(summary), failover } : summaryJson(summary)),
+    summary: (summary, failover) =>
+      write({ ...summaryJson(summary), ...(summary.breakdown && { breakdown: breakdownSummaryJson(summary.breakdown) }), ...(failover && { failover }) }),
   };
 }
 
@@ -74,10 +77,11 @@ function textReporter(options: ReporterOptions): PingReporter {
       counts.transmitted++;
       if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
     },
-    echo(probe, rttMs, outOfOrder) {
+    echo(probe, rttMs, outOfOrder, breakdown) {
       counts.received++;
       counts.lastRttMs = rttMs;
-      if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}`);
+      const parts = breakdown ? ` (${formatBreakdown(breakdown)})` : "";
+      if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}${parts}`);
     },
     duplicate(probe) {
       counts.duplicates++;
@@ -102,6 +106,7 @@ function textReporter(options: ReporterOptions): PingReporter {
         );
       }
       for (const line of formatSummary(summary)) log.log(line);
+      if (summary.breakdown) for (const line of formatBreakdownSummary(summary.breakdown)) log.log(line);
     },
   };
 }

@@ -20,6 +20,10 @@ export const probeArgs = {
   "pong-topic": { type: "string", description: "Topic echoes are expected on", default: "/pong" },
   json: { type: "boolean", description: "One JSON object per probe and one for the summary on stdout" },
   quiet: { type: "boolean", description: "Print the summary only" },
+  breakdown: {
+    type: "boolean",
+    description: "Also time the transport (PINGREQ), the broker's acknowledgement (PUBACK) and, under MQTT 5, echo's own turnaround: per probe and in the summary",
+  },
 } as const;
 
 type ProbeArgValues = { [K in keyof typeof probeArgs]?: string | boolean };
@@ -33,6 +37,7 @@ export function toProbeOptions(args: ProbeArgValues): Omit<PingOptions, "connect
     count: args.count === undefined ? undefined : parseIntegerFlag("count", String(args.count), 1),
     timeoutMs: durationFlag("timeout", String(args.timeout), 1),
     size: parseIntegerFlag("size", String(args.size), 0, 256 * 1024 * 1024),
+    breakdown: Boolean(args.breakdown),
   };
 }
 
@@ -55,9 +60,9 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
         gaps.sent(probe.seq);
         reporter.sent(probe);
       },
-      echo(probe, rttMs, outOfOrder) {
+      echo(probe, rttMs, outOfOrder, breakdown) {
         gaps.answered(probe.seq);
-        reporter.echo(probe, rttMs, outOfOrder);
+        reporter.echo(probe, rttMs, outOfOrder, breakdown);
       },
       duplicate: (probe) => reporter.duplicate(probe),
       waitingForSlot: (receiveMaximum) => reporter.waitingForSlot(receiveMaximum),

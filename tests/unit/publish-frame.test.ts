@@ -51,3 +51,14 @@ test("packetLength is the encoded size, and Infinity past the protocol's 256 MiB
   for (const size of [0, 127, 128, 16_384]) expect(frames.packetLength(size)).toBe(frames.encode(Buffer.alloc(size)).length);
   expect(frames.packetLength(268_435_455)).toBe(Infinity);
 });
+
+test("fixed User Properties, and one more added per packet, are what mqtt-packet generates", () => {
+  const payload = Buffer.from("1795000000.250");
+  const fixed = { responseTopic: "/pong", correlationData, userProperties: [["breakdown", "1"]] as Array<[string, string]> };
+  const frames = new Qos0PublishFrames("/ping", 5, fixed);
+  expect(frames.encode(payload).equals(reference("/ping", payload, 5, { ...fixed, userProperties: { breakdown: "1" } }))).toBe(true);
+  const answer = new Qos0PublishFrames("/pong", 5, { correlationData });
+  const withTurnaround = answer.encodeWithUserProperty(payload, "echo-turnaround-us", "123.4");
+  expect(withTurnaround.equals(reference("/pong", payload, 5, { correlationData, userProperties: { "echo-turnaround-us": "123.4" } }))).toBe(true);
+  expect(new Qos0PublishFrames("/pong", 4).encodeWithUserProperty(payload, "x", "y").equals(reference("/pong", payload, 4))).toBe(true);
+});
