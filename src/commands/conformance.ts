@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { Expectations, SuiteSettings } from "../conformance/check";
 import { checks } from "../conformance/checks/index";
@@ -17,6 +18,7 @@ const conformanceArgs = {
   username: { type: "string", alias: "u", description: "User name every check connects with" },
   password: { type: "string", alias: "P", description: "Password every check connects with" },
   insecure: { type: "boolean", description: "mqtts: accept a server certificate that does not verify" },
+  cafile: { type: "string", description: "mqtts: CA certificates (PEM) the server's certificate must chain to", valueHint: "file" },
   concurrency: { type: "string", description: "Checks running at once", default: "8" },
   "check-timeout": { type: "string", description: "A check with no verdict by then fails", default: "15s" },
   "reply-timeout": { type: "string", description: "How long the broker has to send what it owes", default: "5s" },
@@ -29,11 +31,19 @@ const conformanceArgs = {
 
 type ConformanceArgValues = { [K in keyof typeof conformanceArgs]?: string | boolean };
 
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--cafile: cannot read "${path}": ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+  }
+}
+
 function toSettings(args: ConformanceArgValues): SuiteSettings {
   if (typeof args.url !== "string" || args.url === "") throw new UsageError("--url is required (mqtt://host:port)");
   let target;
   try {
-    target = parseTarget(args.url, Boolean(args.insecure));
+    target = parseTarget(args.url, Boolean(args.insecure), typeof args.cafile === "string" ? readCaFile(args.cafile) : undefined);
   } catch (error) {
     if (error instanceof TargetError) throw new UsageError(`--url: ${error.message}`);
     throw error;

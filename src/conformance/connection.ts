@@ -39,7 +39,7 @@ export class Connection {
   static open(target: Target, level: ProtocolLevel, timeoutMs: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = target.tls
-        ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: !target.insecure, servername: net.isIP(target.host) ? undefined : target.host })
+        ? tls.connect({ host: target.host, port: target.port, ca: target.ca, rejectUnauthorized: !target.insecure, servername: net.isIP(target.host) ? undefined : target.host })
         : net.connect({ host: target.host, port: target.port });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {

@@ -7,11 +7,13 @@ export interface Target {
   tls: boolean;
   /** TLS: accept a certificate that does not verify (self-signed test brokers). */
   insecure: boolean;
+  /** TLS: CA certificates (PEM) the server's certificate must chain to, instead of the system's. */
+  ca?: Buffer;
 }
 
 export class TargetError extends Error {}
 
-export function parseTarget(url: string, insecure = false): Target {
+export function parseTarget(url: string, insecure = false, ca?: Buffer): Target {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -26,5 +28,5 @@ export function parseTarget(url: string, insecure = false): Target {
   const port = parsed.port ? Number(parsed.port) : tls ? 8883 : 1883;
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (!host) throw new TargetError(`"${url}" has no host`);
-  return { url, host, port, tls, insecure };
+  return { url, host, port, tls, insecure, ca };
 }

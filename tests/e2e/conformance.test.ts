@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeTlsFiles } from "./clients-peers";
 import { startNode, startRedis } from "./cluster-harness";
 import { freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
@@ -148,6 +149,19 @@ test("statements that need a broker setting run when --expect-... flags describe
   expect(byKey).toMatchObject({ "5 MQTT-3.1.4-2": "pass", "3.1.1 MQTT-3.3.5-2": "pass", "3.1.1 MQTT-3.1.0-1": "pass", "5 MQTT-3.1.0-2": "pass" });
   const skipped = await runSuite(url, "--username", "suite", "--password", "suite-pw", "--only", "MQTT-3.1.4-2", "--protocol", "5");
   expect(skipped.results.map((result) => result.status)).toEqual(["skip"]);
+});
+
+testWithPrograms(["openssl"], "mqtts://: the suite verifies the server against --cafile, and cannot reach a server it does not trust", async () => {
+  const files = makeTlsFiles();
+  const tlsPort = await freePort();
+  await startBroker("--tls-port", String(tlsPort), "--cert", files.serverCert, "--key", files.serverKey);
+  const url = `mqtts://localhost:${tlsPort}`;
+  const { status, results } = await runSuite(url, "--cafile", files.caCert, "--only", "MQTT-3.1.0,MQTT-3.12,MQTT-3.3.1-5");
+  expect(results.length).toBeGreaterThanOrEqual(5);
+  expect(results.filter((result) => result.status !== "pass")).toEqual([]);
+  expect(status).toBe(0);
+  const untrusted = pingpong("conformance", "--url", url, "--only", "MQTT-3.12");
+  expect(await untrusted.waitExit(30_000)).toBe(3);
 });
 
 test("the table ends with the totals line; exit 3 when nothing listens, 2 on a bad flag", async () => {

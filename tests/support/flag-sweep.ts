@@ -84,7 +84,7 @@ export const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
   [
     "conformance",
     ["--url", "mqtt://127.0.0.1:9"],
-    { url: ["http://x", "not a url"], protocol: ["4"], concurrency: ["0", "x"], "check-timeout": ["x"], "reply-timeout": ["0"], quiet: ["x"], "expect-max-qos": ["2", "x"] },
+    { url: ["http://x", "not a url"], cafile: [MISSING], protocol: ["4"], concurrency: ["0", "x"], "check-timeout": ["x"], "reply-timeout": ["0"], quiet: ["x"], "expect-max-qos": ["2", "x"] },
   ],
 ];
 
