@@ -81,6 +81,7 @@ export interface AedesClient extends Client {
 export interface StoreInternals {
   createRetainedStream(pattern: string): AsyncIterable<AedesPublishPacket>;
   storeRetained(packet: AedesPublishPacket): Promise<void>;
+  outgoingEnqueue(sub: { clientId: string }, packet: AedesPublishPacket): Promise<void>;
   outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: AedesPublishPacket): Promise<void>;
   /** Retained messages and their payload bytes (65-retained-index); undefined on a store that does not count them (Redis). */
   retainedCount?: number;
@@ -99,6 +100,8 @@ export interface AedesBroker extends Aedes {
   mq: { current: number; _messageQueue: unknown[] };
   /** The running hook (aedes copies the option onto itself); replaced by --cluster while Redis is away. */
   preConnect: NonNullable<AedesOptions["preConnect"]>;
+  /** Whether SUBSCRIBE grants '$share/...' filters (09-shared-subscriptions); src/broker/shared-subscriptions.ts serves them. */
+  sharedSubscriptionsAvailable: boolean;
 }
 
 export function brokerInternals(aedes: Aedes): AedesBroker {

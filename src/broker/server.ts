@@ -9,6 +9,8 @@ import { infoLine, isDebugEnabled, log } from "../log";
 import { drain, type DrainState } from "./drain";
 import { guardProtocol } from "./protocol-guard";
 import { limitQueue, queueEventLog, type QueueLimits } from "./slow-consumers";
+import { brokerInternals } from "./aedes-internals";
+import { serveSharedSubscriptions } from "./shared-subscriptions";
 
 export interface BrokerOptions {
   host: string;
@@ -51,8 +53,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   // mqtt-packet's writer otherwise builds, on its first packet, a table of 65,536 two-byte buffers
   // for the packet ids and lengths it writes: 7.7 MB of RSS to save allocating two bytes.
   mqttPacket.writeToStream.cacheNumbers = false;
-  // No $SYS/<id>/new/clients per connect unless a cluster needs it (its options say so).
-  const aedes = await Aedes.createBroker({ announceClients: false, ...protocolOptions(options.limits), ...options.aedes } as AedesOptions);
+  // No $SYS/<id>/new/clients per connect unless a cluster needs it (its options say so). Shared
+  // subscriptions are served by this process (shared-subscriptions.ts), so not with a cluster's mq.
+  const aedes = await Aedes.createBroker({
+    announceClients: false,
+    sharedSubscriptionsAvailable: !options.aedes?.mq,
+    ...protocolOptions(options.limits),
+    ...options.aedes,
+  } as AedesOptions);
+  if (brokerInternals(aedes).sharedSubscriptionsAvailable) serveSharedSubscriptions(aedes);
   attachLogging(aedes);
   logLimitEvents(aedes);
   const services = (options.services ?? []).map((start) => start(aedes));
