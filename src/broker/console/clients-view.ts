@@ -50,6 +50,19 @@ export class ClientsView {
     return Object.values(this.aedes?.clients ?? {}).map((client) => this.rowOf(client));
   }
 
+  /** Messages waiting for the connected clients, and QoS 0 messages dropped for them (--max-queued). */
+  queueTotals(): { queued: number; dropped: number } {
+    let queued = 0;
+    let dropped = 0;
+    for (const client of Object.values(this.aedes?.clients ?? {})) {
+      const queue = queueStateOf(client);
+      if (!queue) continue;
+      queued += queue.queued();
+      dropped += queue.dropped;
+    }
+    return { queued, dropped };
+  }
+
   detail(id: string): ClientDetail | undefined {
     const client = this.aedes?.clients[id];
     if (!client) return undefined;

@@ -94,6 +94,7 @@ export class BrokerConsole {
       startedAt: this.startedAt,
       listeners: this.listeners,
       overview: this.overview,
+      queues: this.clients.queueTotals(),
       rates: this.rates.toArray(),
       topics: this.topics?.all().map(topicForPage) ?? [],
       untrackedMessages: this.topics?.untracked ?? 0,
@@ -202,6 +203,7 @@ export class BrokerConsole {
     const changed = topics.tick(performance.now()).map(topicForPage);
     const tick = {
       overview: this.overview,
+      queues: this.clients.queueTotals(),
       rate: this.rates.latest(1)[0],
       topics: changed,
       topTopics: topics.top(10).map((entry) => ({ topic: entry.topic, rate: entry.rate })),

@@ -9,7 +9,7 @@ import { drawLatency } from "./latency.js";
 /** The chart spans the points there are, from 30 s up to 5 minutes. */
 const RATE_WINDOW_MS = 5 * 60_000;
 const RATE_WINDOW_MIN_MS = 30_000;
-const state = { rates: [], overview: null, latency: null, startedAt: 0 };
+const state = { rates: [], overview: null, queues: null, latency: null };
 const $ = (id) => document.getElementById(id);
 
 function setText(id, value) {
@@ -38,6 +38,7 @@ function drawOverview() {
     setText("memory", `${formatBytes(o.memoryRssBytes)} · ${formatBytes(o.memoryHeapUsedBytes)}`);
     setText("uptime", formatDuration(o.uptimeSec));
   }
+  if (state.queues) setText("queued-messages", `${formatNumber(state.queues.queued)} · ${formatNumber(state.queues.dropped)}`);
   const last = state.rates[state.rates.length - 1];
   if (last) {
     setText("msgs-rate", `${formatNumber(last.messagesIn)} · ${formatNumber(last.messagesOut)}`);
@@ -56,6 +57,7 @@ async function load() {
   if (response.status === 401) return void location.reload();
   const initial = await response.json();
   state.overview = initial.overview;
+  state.queues = initial.queues;
   state.rates = initial.rates;
   state.latency = initial.latency;
   $("listeners").replaceChildren(...initial.listeners.map((address) => el("li", {}, address)));
@@ -73,6 +75,7 @@ function follow() {
   events.addEventListener("tick", (event) => {
     const tick = JSON.parse(event.data);
     state.overview = tick.overview;
+    state.queues = tick.queues;
     if (tick.rate) state.rates.push(tick.rate);
     if (state.rates.length > 600) state.rates.shift();
     state.latency = tick.latency;

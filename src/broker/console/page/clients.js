@@ -17,21 +17,41 @@ function visibleRows() {
   });
 }
 
+/** The row of each client shown, kept between refreshes: a refresh changes only the cells that changed. */
+const rowElements = new Map();
+let shownOrder = "";
+
+function cellsOf(row) {
+  const version = row.protocolVersion === 5 ? "5" : row.protocolVersion === 4 ? "3.1.1" : String(row.protocolVersion ?? "");
+  return [row.id, row.user ?? "", row.address, version, row.transport, `${row.keepaliveSec} s`, formatNumber(row.subscriptions), formatNumber(row.inFlight), formatNumber(row.queued), formatNumber(row.dropped), formatBytes(row.bytesIn), formatBytes(row.bytesOut), formatTime(row.connectedAt)];
+}
+
+function rowElement(row) {
+  let tr = rowElements.get(row.id);
+  if (!tr) {
+    tr = el("tr", { "data-client-id": row.id }, ...cellsOf(row).map(() => el("td")));
+    tr.addEventListener("click", () => showDetail(row.id));
+    rowElements.set(row.id, tr);
+  }
+  const cells = cellsOf(row);
+  cells.forEach((text, index) => {
+    if (tr.cells[index].textContent !== text) tr.cells[index].textContent = text;
+  });
+  tr.className = `${row.queued || row.dropped ? "backlog" : ""}${row.id === selected ? " selected" : ""}`;
+  return tr;
+}
+
 function render() {
   const shown = visibleRows().sort((a, b) => a.id.localeCompare(b.id));
   $("client-count").textContent = `${shown.length} of ${rows.length} client(s)`;
-  const body = $("clients-table").tBodies[0];
-  body.replaceChildren(
-    ...shown.map((row) => {
-      const tr = el(
-        "tr",
-        { "data-client-id": row.id, class: `${row.queued || row.dropped ? "backlog" : ""}${row.id === selected ? " selected" : ""}` },
-        ...[row.id, row.user ?? "", row.address, row.protocolVersion === 5 ? "5" : row.protocolVersion === 4 ? "3.1.1" : String(row.protocolVersion ?? ""), row.transport, `${row.keepaliveSec} s`, formatNumber(row.subscriptions), formatNumber(row.inFlight), formatNumber(row.queued), formatNumber(row.dropped), formatBytes(row.bytesIn), formatBytes(row.bytesOut), formatTime(row.connectedAt)].map((cell) => el("td", {}, cell)),
-      );
-      tr.addEventListener("click", () => showDetail(row.id));
-      return tr;
-    }),
-  );
+  const trs = shown.map(rowElement);
+  const ids = new Set(shown.map((row) => row.id));
+  for (const id of rowElements.keys()) if (!ids.has(id)) rowElements.delete(id);
+  const order = shown.map((row) => row.id).join("\n");
+  if (order !== shownOrder) {
+    shownOrder = order;
+    $("clients-table").tBodies[0].replaceChildren(...trs);
+  }
 }
 
 /** Reloads the table; called when the tab opens and on every tick while it is shown. */

@@ -7,6 +7,9 @@ const MAX_NODES = 2000;
 const topics = new Map();
 let selected = null;
 let dirty = false;
+/** The tree as last drawn: its topics (in order), and each topic's rate, retained and payload elements. */
+let drawnNames = "";
+const drawnEntries = new Map();
 
 /** Merges topic entries from the broker (all of them on load, the changed ones on each tick). */
 export function updateTopics(entries, top, replace) {
@@ -36,11 +39,28 @@ function buildTree(names) {
   return root;
 }
 
+function entryText(entry) {
+  return { rate: `${formatNumber(entry.rate)}/s`, retained: entry.retain ? "retained" : "", payload: payloadLine(entry.payload) };
+}
+
 function render() {
   dirty = false;
   const words = $("topic-search").value.toLowerCase().split(/\s+/).filter(Boolean);
   const names = [...topics.keys()].filter((name) => words.every((word) => name.toLowerCase().includes(word))).sort();
   $("topic-count").textContent = `${names.length} of ${topics.size} topic(s)`;
+  // Same topics as drawn: change the texts in place (a rebuild of a big tree every second would
+  // keep the page busy).
+  const joined = names.join("\n");
+  if (joined === drawnNames) {
+    for (const [topic, spans] of drawnEntries) {
+      const text = entryText(topics.get(topic));
+      for (const key of ["rate", "retained", "payload"]) if (spans[key].textContent !== text[key]) spans[key].textContent = text[key];
+    }
+    if (selected) showDetail();
+    return;
+  }
+  drawnNames = joined;
+  drawnEntries.clear();
   let budget = MAX_NODES;
   const list = (node) => {
     const items = [];
@@ -50,9 +70,10 @@ function render() {
       label.addEventListener("click", () => select(child.topic));
       const li = el("li", {}, label);
       if (child.entry) {
-        li.append(el("span", { class: "rate" }, `${formatNumber(child.entry.rate)}/s`));
-        if (child.entry.retain) li.append(el("span", { class: "retained" }, "retained"));
-        li.append(el("span", { class: "payload" }, payloadLine(child.entry.payload)));
+        const text = entryText(child.entry);
+        const spans = { rate: el("span", { class: "rate" }, text.rate), retained: el("span", { class: "retained" }, text.retained), payload: el("span", { class: "payload" }, text.payload) };
+        li.append(spans.rate, spans.retained, spans.payload);
+        drawnEntries.set(child.topic, spans);
       }
       if (child.children.size) li.append(list(child));
       items.push(li);
@@ -64,9 +85,11 @@ function render() {
 }
 
 function select(topic) {
+  for (const node of document.querySelectorAll("#topic-tree .node.selected")) node.classList.remove("selected");
+  document.querySelector(`#topic-tree [data-topic="${CSS.escape(topic)}"]`)?.classList.add("selected");
   selected = topic;
   $("topic-action-result").textContent = "";
-  render();
+  showDetail();
 }
 
 function showDetail() {
@@ -92,8 +115,8 @@ async function deleteRetained(recursive) {
   try {
     const { deleted } = await post("/api/retained/delete", { topic: selected, recursive });
     for (const topic of deleted) if (topics.has(topic)) topics.get(topic).retain = false;
-    $("topic-action-result").textContent = `Deleted ${deleted.length} retained message(s).`;
     render();
+    $("topic-action-result").textContent = `Deleted ${deleted.length} retained message(s).`;
   } catch (error) {
     $("topic-action-result").textContent = `Not deleted: ${error.message}`;
   }
