@@ -5,6 +5,7 @@ import { type AedesClient, clientInternals } from "./aedes-internals";
 import mqttPacket from "mqtt-packet";
 import type { DrainState } from "./drain";
 import { ReasonCode } from "../core/reason-codes";
+import { connectProblem, type ConnectFields, type PacketProblem, propertiesProblem, subscribeProblem } from "../core/packet-rules";
 
 
 /** aedes's client, with the guard's state on its mqtt-packet parser. */
@@ -30,13 +31,15 @@ interface GuardedParser extends ParserInternals {
 
 type PacketLike = {
   cmd: string;
+  /** The Remaining Length. */
+  length: number;
   topic?: string;
   qos?: number;
   messageId?: number;
   properties?: { topicAlias?: number };
-  subscriptions?: unknown[];
+  subscriptions?: Array<{ topic: string; nl?: boolean }>;
   unsubscriptions?: unknown[];
-};
+} & Partial<ConnectFields>;
 
 /** Parser classes whose string reader already checks the raw bytes. */
 const checkedParsers = new WeakSet<object>();
@@ -122,11 +125,18 @@ function sayWhy(this: GuardedClient, error: Error): void {
   sendDisconnect(this, reasonCodeFor(error));
 }
 
-function violation(client: GuardedClient, packet: PacketLike, parser: ParserInternals): { reasonCode: number; message: string } | undefined {
+function violation(client: GuardedClient, packet: PacketLike, parser: ParserInternals): PacketProblem | undefined {
   if (parser.badString) return { reasonCode: ReasonCode.malformedPacket, message: parser.badString };
   if (packet.cmd === "connect") {
     if (client.connected || client.connecting) return { reasonCode: ReasonCode.protocolError, message: "second CONNECT" };
-    return undefined;
+    // When the parser emits a packet, its position is how many bytes of the payload it read.
+    return connectProblem(packet as PacketLike & ConnectFields, parser._pos, packet.length);
+  }
+  const propertyProblem = propertiesProblem(packet.cmd, packet.properties);
+  if (propertyProblem) return propertyProblem;
+  if (packet.cmd === "subscribe" && packet.subscriptions) {
+    const problem = subscribeProblem(packet.subscriptions);
+    if (problem) return problem;
   }
   if (packet.messageId === 0 && (packet.cmd !== "publish" || (packet.qos ?? 0) > 0)) {
     return { reasonCode: ReasonCode.protocolError, message: `${packet.cmd} with packet identifier 0` };

@@ -274,3 +274,128 @@ describe("a new session with Clean Start 0 and Session Expiry 0 works like any o
     await checkNewSessionWithoutExpiryGetsItsMessages(port);
   });
 });
+
+/** CONNECT bytes as given: protocol level, flags, then the payload fields (each a UTF-8 string or binary). */
+function connectBytes(level: number, flags: number, fields: Array<string | Buffer>, properties: number[] = []): number[] {
+  const encoded = (field: string | Buffer) => {
+    const bytes = typeof field === "string" ? Buffer.from(field, "utf8") : field;
+    return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+  };
+  const withProperties = (bytes: number[]) => (level === 5 ? [bytes.length, ...bytes] : []);
+  const body = [...encoded("MQTT"), level, flags, 0, 60, ...withProperties(properties), ...fields.flatMap((field, index) => (level === 5 && index === 1 && flags & 0x04 ? [0, ...encoded(field)] : encoded(field)))];
+  return [0x10, body.length, ...body];
+}
+
+/** Sends `bytes` as a CONNECT; resolves with whether the connection was closed without a CONNACK accepting it. */
+async function refusedConnect(port: number, level: 4 | 5, bytes: number[]): Promise<{ closed: boolean; accepted: boolean }> {
+  const client = await RawClient.open(port, level);
+  client.sendBytes(bytes);
+  await client.waitClosed(5_000).catch(() => undefined);
+  const connack = client.received.find((p) => p.cmd === "connack") as any;
+  const accepted = connack !== undefined && (connack.returnCode ?? connack.reasonCode) === 0;
+  const closed = client.closed;
+  client.close();
+  return { closed, accepted };
+}
+
+const USER_NAME_FLAG = 0x80;
+const PASSWORD_FLAG = 0x40;
+const WILL_FLAG = 0x04;
+const CLEAN = 0x02;
+
+/** CONNECTs whose fields contradict their flags, and the statement each breaks. */
+const MALFORMED_CONNECTS: Array<{ id: string; level: 4 | 5; bytes: number[] }> = [
+  // A User Name present with its flag 0.
+  { id: "3.1.1 MQTT-3.1.2-18", level: 4, bytes: connectBytes(4, CLEAN, ["flagless", "user"]) },
+  { id: "5 MQTT-3.1.2-16", level: 5, bytes: connectBytes(5, CLEAN, ["flagless", "user"]) },
+  // A Password present with its flag 0 (after a User Name with its flag).
+  { id: "3.1.1 MQTT-3.1.2-20", level: 4, bytes: connectBytes(4, CLEAN | USER_NAME_FLAG, ["flagless", "user", "secret"]) },
+  { id: "5 MQTT-3.1.2-18", level: 5, bytes: connectBytes(5, CLEAN | USER_NAME_FLAG, ["flagless", "user", "secret"]) },
+  // Will Topic and Payload present with the Will Flag 0.
+  { id: "3.1.1 MQTT-3.1.2-11", level: 4, bytes: connectBytes(4, CLEAN, ["flagless", "will/t", "gone"]) },
+  // Will QoS 3.
+  { id: "3.1.1 MQTT-3.1.2-14", level: 4, bytes: connectBytes(4, CLEAN | WILL_FLAG | 0x18, ["will-qos-3", "will/t", "gone"]) },
+  { id: "5 MQTT-3.1.2-12", level: 5, bytes: connectBytes(5, CLEAN | WILL_FLAG | 0x18, ["will-qos-3", "will/t", "gone"]) },
+  // 3.1.1: a Password without a User Name.
+  { id: "3.1.1 MQTT-3.1.2-22", level: 4, bytes: connectBytes(4, CLEAN | PASSWORD_FLAG, ["no-user", "secret"]) },
+];
+
+describe("a CONNECT whose fields contradict its flags is refused: the connection is closed", () => {
+  for (const { id, level, bytes } of MALFORMED_CONNECTS) {
+    test(`[${id}] our broker`, async () => {
+      const { port } = await startBroker();
+      expect(await refusedConnect(port, level, bytes)).toEqual({ closed: true, accepted: false });
+    });
+  }
+
+  testWithPrograms(["mosquitto"], "mosquitto refuses them all too", async () => {
+    const { port } = await startMosquitto();
+    for (const { id, level, bytes } of MALFORMED_CONNECTS) {
+      expect({ id, ...(await refusedConnect(port, level, bytes)) }).toEqual({ id, closed: true, accepted: false });
+    }
+  });
+
+  test("the same CONNECTs with matching flags are accepted (the byte layout above is right)", async () => {
+    const { port } = await startBroker();
+    for (const [level, flags, fields] of [
+      [4, CLEAN | USER_NAME_FLAG, ["flagged", "user"]],
+      [5, CLEAN | USER_NAME_FLAG | PASSWORD_FLAG, ["flagged", "user", "secret"]],
+      [4, CLEAN | WILL_FLAG | 0x08, ["will-qos-1", "will/t", "gone"]],
+      [5, CLEAN | WILL_FLAG | 0x10, ["will-qos-2", "will/t", "gone"]],
+    ] as Array<[4 | 5, number, string[]]>) {
+      const client = await RawClient.open(port, level);
+      client.sendBytes(connectBytes(level, flags, fields));
+      const connack = await client.waitFor<any>((p) => p.cmd === "connack");
+      expect(connack.returnCode ?? connack.reasonCode).toBe(0);
+      client.close();
+    }
+  });
+});
+
+/** Connects an MQTT 5 client, sends `packet`, and resolves with the DISCONNECT reason code the broker sent before closing. */
+async function disconnectFor(port: number, packet: any): Promise<number | undefined> {
+  const client = await RawClient.open(port, 5);
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "rule-breaker", keepalive: 60 });
+  await client.waitFor((p) => p.cmd === "connack");
+  client.send(packet);
+  await client.waitClosed();
+  return (client.received.find((p) => p.cmd === "disconnect") as any)?.reasonCode;
+}
+
+const publishWith = (properties: Record<string, unknown>) => ({ cmd: "publish", topic: "rules/t", payload: Buffer.from("x"), qos: 1, messageId: 1, retain: false, dup: false, properties });
+
+/** Packets carrying what their kind must not, and the reason code of the DISCONNECT that must follow. */
+const RULE_BREAKING_PACKETS: Array<{ id: string; what: string; packet: any; reasonCode: number }> = [
+  { id: "MQTT-2.2.2-2", what: "a PUBLISH with a Session Expiry Interval (a CONNECT property)", packet: publishWith({ sessionExpiryInterval: 10 }), reasonCode: 0x81 },
+  { id: "MQTT-2.2.2-2", what: "a PUBLISH with a Will Delay Interval (a will property)", packet: publishWith({ willDelayInterval: 10 }), reasonCode: 0x81 },
+  { id: "MQTT-3.3.4-6", what: "a PUBLISH from a client with a Subscription Identifier", packet: publishWith({ subscriptionIdentifier: 7 }), reasonCode: 0x82 },
+  {
+    id: "MQTT-3.8.3-4",
+    what: "a SUBSCRIBE with No Local on a shared subscription",
+    packet: { cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "$share/group/rules/t", qos: 1, nl: true }] },
+    reasonCode: 0x82,
+  },
+];
+
+describe("an MQTT 5 packet carrying what its kind must not gets DISCONNECT with the spec's reason code", () => {
+  for (const { id, what, packet, reasonCode } of RULE_BREAKING_PACKETS) {
+    test(`[${id}] ${what}`, async () => {
+      const { port } = await startBroker();
+      expect(await disconnectFor(port, packet)).toBe(reasonCode);
+    });
+  }
+
+  // mosquitto 2.0.11 keeps the connection after the MQTT-3.3.4-6 and MQTT-3.8.3-4 ones (docs/conformance.md).
+  testWithPrograms(["mosquitto"], "mosquitto closes the connection for the MQTT-2.2.2-2 ones too", async () => {
+    const { port } = await startMosquitto();
+    for (const { id, what, packet } of RULE_BREAKING_PACKETS.filter(({ id }) => id === "MQTT-2.2.2-2")) {
+      const client = await RawClient.open(port, 5);
+      client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "rule-breaker", keepalive: 60 });
+      await client.waitFor((p) => p.cmd === "connack");
+      client.send(packet);
+      await client.waitClosed().catch(() => {
+        throw new Error(`mosquitto kept the connection after ${what} [${id}]`);
+      });
+    }
+  });
+});

@@ -22,19 +22,6 @@ interface Result {
  * here, so the set only shrinks. Keys are "<protocol> <id>".
  */
 const knownBrokerBugs = new Set<string>([
-  // Issue 14 bug 3 (the will PUBLISH carries Will Delay Interval), and a PUBLISH carrying a CONNECT-only
-  // property is accepted instead of being malformed.
-  "5 MQTT-2.2.2-2",
-  // CONNECTs that are malformed but accepted: Will QoS 3, fields present without their flag, a password
-  // without a user name (3.1.1).
-  "3.1.1 MQTT-3.1.2-11",
-  "3.1.1 MQTT-3.1.2-14",
-  "3.1.1 MQTT-3.1.2-18",
-  "3.1.1 MQTT-3.1.2-20",
-  "3.1.1 MQTT-3.1.2-22",
-  "5 MQTT-3.1.2-12",
-  "5 MQTT-3.1.2-16",
-  "5 MQTT-3.1.2-18",
   // 3.1.1 protocol level 9: closed without the CONNACK 0x01 3.1.1 requires.
   "3.1.1 MQTT-3.1.2-2",
   "3.1.1 MQTT-3.2.2-4",
@@ -44,8 +31,6 @@ const knownBrokerBugs = new Set<string>([
   "3.1.1 MQTT-3.3.1-3",
   "5 MQTT-3.3.1-2",
   "5 MQTT-3.3.1-3",
-  // No Local on a Shared Subscription accepted (a Protocol Error).
-  "5 MQTT-3.8.3-4",
   // User Properties reordered (grouped by key) when forwarded, in a PUBLISH and in the will.
   "5 MQTT-3.3.2-18",
   "5 MQTT-3.1.3-10",
