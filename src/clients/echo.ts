@@ -4,6 +4,7 @@ import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
 import { BREAKDOWN_REQUEST_PROPERTY, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs } from "../core/probe-breakdown";
 import { canWriteDirectly, FramesByTopic } from "./direct-publish";
+import { EchoFastPath } from "./echo-fast-path";
 import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
@@ -111,6 +112,9 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     ack(0);
   };
 
+  // QoS 0: probes are answered from the socket's read, ahead of MQTT.js (./echo-fast-path.ts).
+  const fastPath = qos === 0 ? new EchoFastPath(Buffer.from(pingTopic, "utf8"), (payload, properties) => echo(current!, payload, { properties })) : undefined;
+
   const connection = await connect({
     ...options.connection,
     extra: { ...options.connection.extra, customHandleAcks },
@@ -118,6 +122,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
       options.connection.prepareClient?.(client);
       current = client;
       holdAcks(client, awaitingEcho);
+      fastPath?.watch(client);
     },
   });
   const { client } = connection;
@@ -127,8 +132,10 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 
   client.on("message", (topic, payload, packet) => {
     if (topic !== pingTopic || packet.qos > 0) return; // QoS 1/2 are echoed on arrival, above
+    if (fastPath?.answeredAlready()) return;
     echo(client, payload, packet);
   });
+  if (fastPath) fastPath.enabled = true;
 
   await subscribeAll(client, [pingTopic], qos);
   log.info(`Subscribed to ${pingTopic}; echoing to ${pongTopic}.`);

@@ -1,6 +1,8 @@
 // echo as a responder: MQTT 5 request/response, several echoers, many pingers, --json, --qos.
 import { describe, expect, test } from "bun:test";
+import type { IPublishPacket } from "mqtt-packet";
 import { pingpong, Proc, startBroker, testWithPrograms } from "./harness";
+import { RawClient } from "./mqtt-raw";
 
 describe("echo", () => {
   testWithPrograms(["mosquitto_rr"], "mosquitto_rr's MQTT 5 request is answered on its Response Topic with its Correlation Data", async () => {
@@ -37,6 +39,30 @@ describe("echo", () => {
     expect(await sub.waitExit()).toBe(0);
     expect(sub.stdoutLines).toEqual(["answers/me question c0ffee"]);
     await echo.waitFor(/^Publishing question on answers\/me\.$/);
+  });
+
+  test("QoS 0 messages that reach echo several to a read, or one over many reads, are each answered once, in order, byte for byte", async () => {
+    // echo answers QoS 0 probes from the socket's read, ahead of MQTT.js, and MQTT.js's own handling
+    // of the same packets must not answer them again (src/clients/echo-fast-path.ts).
+    const { proc: broker, port } = await startBroker();
+    const echo = pingpong("echo", "--port", String(port));
+    await echo.waitFor(/Subscribed/);
+    const requester = await RawClient.open(port, 5);
+    requester.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "burst", clean: true, keepalive: 0 });
+    await requester.waitFor((packet) => packet.cmd === "connack");
+    requester.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "/pong", qos: 0 }] });
+    await requester.waitFor((packet) => packet.cmd === "suback");
+    await broker.waitFor(/subscribed to \/pong/);
+    const payloads = [...Array.from({ length: 20 }, (_, i) => Buffer.from(`burst ${i}`)), Buffer.alloc(300_000, 0xa5), Buffer.from([0, 255, 0x30, 0x0d]), Buffer.alloc(0)];
+    const publish = (payload: Buffer) => ({ cmd: "publish", topic: "/ping", payload, qos: 0, retain: false, dup: false }) as IPublishPacket;
+    requester.sendTogether(payloads.slice(0, 20).map(publish));
+    for (const payload of payloads.slice(20)) requester.send(publish(payload));
+    // Answers keep their order: once the marker's is in, every answer before it is too, duplicates included.
+    requester.send(publish(Buffer.from("marker")));
+    await requester.waitFor((packet) => packet.cmd === "publish" && (packet as IPublishPacket).payload.toString() === "marker");
+    const answers = requester.received.filter((packet) => packet.cmd === "publish") as IPublishPacket[];
+    expect(answers.map((answer) => answer.topic)).toEqual(Array(payloads.length + 1).fill("/pong"));
+    expect(answers.map((answer) => Buffer.from(answer.payload).toString("hex"))).toEqual([...payloads, Buffer.from("marker")].map((payload) => payload.toString("hex")));
   });
 
   test("two echoers answer each probe twice: ping counts the duplicates", async () => {
