@@ -290,31 +290,6 @@ describe("sub", () => {
     expect(await sub.waitExit()).toBe(27);
   });
 
-  const bad: Array<[string[], RegExp]> = [
-    [["pub", "-m", "x"], /-t\/--topic is required/],
-    [["pub", "-t", "a"], /no message given: use exactly one of -m, -f, -s, -l, -n/],
-    [["pub", "-t", "a", "-m", "x", "-n"], /-m and -n together/],
-    [["pub", "-t", "a/#", "-m", "x"], /--topic must not contain wildcards/],
-    [["pub", "-t", "a", "-f", "/nonexistent"], /--file: cannot read "\/nonexistent": no such file/],
-    [["pub", "-t", "a", "-m", "x", "--user-property", "novalue"], /--user-property: "novalue" is not key=value/],
-    [["pub", "-t", "a", "-l", "--repeat", "2"], /--repeat does not go with -l/],
-    [["pub", "-t", "a", "-m", "x", "--will-payload", "bye"], /the will flags need --will-topic/],
-    [["sub"], /-t\/--topic is required/],
-    [["sub", "-t", "a/#/b"], /--topic "a\/#\/b": # must be a whole level and the last one/],
-    [["sub", "-t", "a/b+"], /\+ must be a whole level/],
-    [["sub", "-t", "a", "-F", "%Z"], /--format: unknown format code "%Z"/],
-    [["sub", "-t", "a", "--json", "--hex"], /--json and --hex do not go together/],
-    [["sub", "-t", "a", "-C", "0"], /--count must be an integer ≥ 1/],
-  ];
-  for (const [args, message] of bad) {
-    test(`${args.join(" ")} prints one line and exits 2`, async () => {
-      const proc = pingpong(...args);
-      expect(await proc.waitExit()).toBe(2);
-      const lines = proc.lines.filter((line) => line.trim() !== "");
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(message);
-    });
-  }
 });
 
 describe("refusals", () => {
