@@ -58,20 +58,23 @@ export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCou
 
 function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, warn: (key: string, text: string) => void): void {
   const authorize: AuthorizeSubscribe = aedes.authorizeSubscribe;
-  // Filters granted in a SUBSCRIBE still being handled: aedes authorizes its filters in parallel.
-  const pending = new WeakMap<Client, Set<string>>();
-  aedes.on("subscribe", (_subscriptions, client) => client && pending.delete(client));
+  // Per client, while one SUBSCRIBE is handled: its subscriptions counted once at its first filter,
+  // plus the new filters granted since (aedes authorizes the filters of a packet in parallel).
+  // Counting the subscriptions at every filter would make a SUBSCRIBE of n filters cost n².
+  const tallies = new WeakMap<Client, { count: number; granted: Set<string> }>();
+  const forget = (_topics: unknown, client: Client | null) => client && tallies.delete(client);
+  aedes.on("subscribe", forget);
+  aedes.on("unsubscribe", forget);
   aedes.authorizeSubscribe = (client, subscription, callback) => {
     authorize.call(aedes, client, subscription, (error, granted) => {
       if (error || !granted || !client) return callback(error, granted);
-      const existing = clientInternals(client).subscriptions;
-      if (Object.hasOwn(existing, granted.topic)) return callback(null, granted);
-      let added = pending.get(client);
-      if (!added) pending.set(client, (added = new Set()));
-      let count = Object.keys(existing).length;
-      for (const topic of added) if (!Object.hasOwn(existing, topic)) count++;
-      if (count < max || added.has(granted.topic)) {
-        added.add(granted.topic);
+      const existing = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions;
+      let tally = tallies.get(client);
+      if (!tally) tallies.set(client, (tally = { count: Object.keys(existing).length, granted: new Set() }));
+      if (Object.hasOwn(existing, granted.topic) || tally.granted.has(granted.topic)) return callback(null, granted);
+      if (tally.count < max) {
+        tally.count++;
+        tally.granted.add(granted.topic);
         return callback(null, granted);
       }
       counters.subscriptions++;
