@@ -399,3 +399,39 @@ describe("an MQTT 5 packet carrying what its kind must not gets DISCONNECT with 
     }
   });
 });
+
+/** Subscribers at QoS 0 and 1 receive a QoS 1 PUBLISH sent with DUP 1; resolves with their DUP flags. */
+async function dupFlagsDelivered(port: number, protocolVersion: 4 | 5): Promise<{ qos0: boolean; qos1: boolean }> {
+  const subscribe = async (clientId: string, qos: 0 | 1) => {
+    const client = await RawClient.open(port, protocolVersion);
+    client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion, clean: true, clientId, keepalive: 60 });
+    await client.waitFor((p) => p.cmd === "connack");
+    client.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "dup/t", qos }] });
+    await client.waitFor((p) => p.cmd === "suback");
+    return client;
+  };
+  const atQos0 = await subscribe("dup-qos0", 0);
+  const atQos1 = await subscribe("dup-qos1", 1);
+  const publisher = await RawClient.open(port, protocolVersion);
+  publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion, clean: true, clientId: "dup-publisher", keepalive: 60 });
+  await publisher.waitFor((p) => p.cmd === "connack");
+  publisher.send({ cmd: "publish", topic: "dup/t", payload: Buffer.from("resent"), qos: 1, messageId: 9, retain: false, dup: true });
+  await publisher.waitFor((p) => p.cmd === "puback");
+  const [qos0, qos1] = await Promise.all([atQos0, atQos1].map((client) => client.waitFor<any>((p) => p.cmd === "publish")));
+  return { qos0: qos0.dup, qos1: qos1.dup };
+}
+
+describe("a delivery's DUP flag is its own, not the publisher's [MQTT-3.3.1-2, MQTT-3.3.1-3]", () => {
+  for (const protocolVersion of [4, 5] as const) {
+    test(`our broker (MQTT ${protocolVersion === 5 ? "5" : "3.1.1"})`, async () => {
+      const { port } = await startBroker();
+      expect(await dupFlagsDelivered(port, protocolVersion)).toEqual({ qos0: false, qos1: false });
+    });
+  }
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    expect(await dupFlagsDelivered(port, 4)).toEqual({ qos0: false, qos1: false });
+    expect(await dupFlagsDelivered(port, 5)).toEqual({ qos0: false, qos1: false });
+  });
+});

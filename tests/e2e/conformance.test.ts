@@ -26,11 +26,6 @@ const knownBrokerBugs = new Set<string>([
   "3.1.1 MQTT-3.1.2-2",
   "3.1.1 MQTT-3.2.2-4",
   "3.1.1 MQTT-3.2.2-5",
-  // The incoming DUP flag is copied to deliveries.
-  "3.1.1 MQTT-3.3.1-2",
-  "3.1.1 MQTT-3.3.1-3",
-  "5 MQTT-3.3.1-2",
-  "5 MQTT-3.3.1-3",
   // User Properties reordered (grouped by key) when forwarded, in a PUBLISH and in the will.
   "5 MQTT-3.3.2-18",
   "5 MQTT-3.1.3-10",
