@@ -28,7 +28,7 @@ const subArgs = {
   "retained-only": { type: "boolean", description: "Print retained messages only; exit 0 at the first message that is not" },
   "remove-retained": { type: "boolean", description: "Clear every retained message received (publishes an empty retained message)" },
   "subscribe-only": { type: "boolean", alias: "E", description: "Exit once subscribed (to set up a persistent session)" },
-  format: { type: "string", alias: "F", description: "Output format: %t topic, %p payload, %x hex, %b base64, %j JSON, ... (see README)" },
+  format: { type: "string", alias: "F", description: "Output format: %t topic, %p payload, %x hex, %b base64, %j JSON, ... (see docs/cli.md)" },
   json: { type: "boolean", description: "One JSON object per message (payload_base64 when not UTF-8)" },
   hex: { type: "boolean", description: "Print payloads as hex" },
   base64: { type: "boolean", description: "Print payloads as base64" },
