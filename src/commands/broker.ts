@@ -7,7 +7,7 @@ import { reloadFiles, type ReloadTargets } from "../broker/setup/reload";
 import { ExitCode } from "../core/exit-codes";
 import { log, setLogLevel } from "../log";
 import { joinClusterFromArgs } from "./cluster-join";
-import { onShutdownSignal } from "./common-args";
+import { onShutdownSignal } from "./shutdown-signal";
 
 /** Starts the broker or ends the process with exit status 4 and one line. */
 export async function startBrokerOrExit(options: BrokerOptions): Promise<BrokerHandle> {

@@ -2,7 +2,7 @@ import { ConnectionError, type Connection, type FailoverEvent } from "../clients
 import { formatMs } from "../core/duration";
 import { ExitCode } from "../core/exit-codes";
 import { log } from "../log";
-import { onShutdownSignal } from "./common-args";
+import { onShutdownSignal } from "./shutdown-signal";
 
 /** Runs a client role's start; a connection that cannot be made ends the process with status 3. */
 export async function exitOnConnectionError<T>(start: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import { parseRedisUrl } from "../core/cluster";
 import { ExitCode } from "../core/exit-codes";
 import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
-import { onShutdownSignal } from "./common-args";
+import { onShutdownSignal } from "./shutdown-signal";
 import { parseIntegerFlag } from "../core/flag-parsers";
 
 /** How to start this same program again: the compiled binary alone, or bun with the script. */

@@ -9,7 +9,7 @@ import { UsageError } from "../core/usage-error";
 import { log, logToStderrOnly, setLogLevel } from "../log";
 import { connectionArgs, keepSessionArg, withEveryUrl, toConnectionOptions } from "./client-args";
 import { endOnLostOrSignal, exitOnConnectionError, logFailover } from "./client-run";
-import { onShutdownSignal } from "./common-args";
+import { onShutdownSignal } from "./shutdown-signal";
 import { durationFlag, parseIntegerFlag, qosFlag } from "../core/flag-parsers";
 
 /** mosquitto_sub's flags, with its short forms. */
