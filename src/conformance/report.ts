@@ -17,22 +17,22 @@ export function statementCount(results: readonly CheckResult[]): number {
   return new Set(results.map((result) => `${result.protocol} ${result.id}`)).size;
 }
 
-/** One row per check, grouped by protocol and section, then the summary line. */
+const TITLE_WIDTH = 70;
+
+/** One row per check (id, title, status, detail), grouped under a heading per protocol and section, then the summary line. */
 export function formatTable(results: readonly CheckResult[]): string {
-  const rows = results.map((result) => [`MQTT ${result.protocol}`, result.id, result.status, result.title, result.detail]);
-  const widths = [8, 0, 4, 0].map((min, column) => Math.max(min, ...rows.map((row) => row[column]!.length)));
-  widths[3] = Math.min(widths[3]!, 70);
+  const idWidth = Math.max(0, ...results.map((result) => result.id.length));
+  const titleWidth = Math.min(TITLE_WIDTH, Math.max(0, ...results.map((result) => result.title.length)));
   const lines: string[] = [];
-  let section = "";
-  for (const [index, row] of rows.entries()) {
-    const result = results[index]!;
-    const heading = `MQTT ${result.protocol} §${result.section}`;
-    if (heading !== section) {
-      section = heading;
-      lines.push("", heading);
+  let heading = "";
+  for (const result of results) {
+    const section = `MQTT ${result.protocol} §${result.section}`;
+    if (section !== heading) {
+      heading = section;
+      lines.push("", section);
     }
-    const title = row[3]!.length > widths[3]! ? `${row[3]!.slice(0, widths[3]! - 1)}…` : row[3]!;
-    lines.push(`  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(4)}  ${title.padEnd(widths[3]!)}  ${row[4]}`.trimEnd());
+    const title = result.title.length > titleWidth ? `${result.title.slice(0, titleWidth - 1)}…` : result.title;
+    lines.push(`  ${result.id.padEnd(idWidth)}  ${title.padEnd(titleWidth)}  ${result.status.padEnd(4)}  ${result.detail}`.trimEnd());
   }
   lines.push("", summaryLine(results));
   return lines.join("\n").replace(/^\n/, "");

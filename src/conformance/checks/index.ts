@@ -1,4 +1,4 @@
-/** Every check, in spec order within each protocol version. */
+/** Every check, in spec order: MQTT 3.1.1 first, then MQTT 5, each by statement id. */
 import type { Check } from "../check";
 import { connectChecks } from "./connect";
 import { dataChecks } from "./data";
@@ -13,10 +13,12 @@ import { willChecks } from "./will";
 
 const all: Check[] = [...dataChecks, ...connectChecks, ...sessionChecks, ...publishChecks, ...qosChecks, ...subscribeChecks, ...miscChecks, ...topicChecks, ...propertyChecks, ...willChecks];
 
-const sectionKey = (check: Check) => check.section.split(".").map((part) => part.padStart(3, "0")).join(".");
+/** "MQTT-3.1.2-23" → "003.001.002.023", so ids sort as the spec numbers them. */
+const idKey = (id: string) =>
+  id
+    .replace(/^MQTT-/, "")
+    .split(/[.-]/)
+    .map((part) => part.padStart(3, "0"))
+    .join(".");
 
-/** MQTT 3.1.1 first, then MQTT 5; by section, then in declaration order. */
-export const checks: readonly Check[] = all
-  .map((check, index) => ({ check, index }))
-  .sort((a, b) => a.check.protocol.localeCompare(b.check.protocol) || sectionKey(a.check).localeCompare(sectionKey(b.check)) || a.index - b.index)
-  .map(({ check }) => check);
+export const checks: readonly Check[] = [...all].sort((a, b) => a.protocol.localeCompare(b.protocol) || idKey(a.id).localeCompare(idKey(b.id)));
