@@ -4,7 +4,7 @@ import type { Client } from "aedes";
 import { type AedesClient, clientInternals } from "./aedes-internals";
 import mqttPacket from "mqtt-packet";
 import type { DrainState } from "./drain";
-import { ReasonCode } from "../core/reason-codes";
+import { ConnackReturnCode, ReasonCode } from "../core/reason-codes";
 import { connectProblem, type ConnectFields, type PacketProblem, propertiesProblem, subscribeProblem } from "../core/packet-rules";
 
 
@@ -112,11 +112,19 @@ function checkedEnqueue(this: GuardedParser, packet: PacketLike): void {
   this.guardEnqueue!.call(this, packet);
 }
 
+/** CONNACK, Session Present 0, return code 0x01 (unacceptable protocol version), in 3.1.1's form. */
+const UNACCEPTABLE_PROTOCOL_VERSION = Uint8Array.from([0x20, 0x02, 0x00, ConnackReturnCode.unacceptableProtocolVersion]);
+
 function heldParseError(this: GuardedParser, error: Error): void {
   if (this.guardRejected) return;
   this.guardRejected = true;
   const client = this.client;
   const emitParseError = this.guardParseError!;
+  // 3.1.1 answers a protocol level it does not speak with CONNACK 0x01 before closing [MQTT-3.1.2-2]
+  // (5.0 allows it); the client's own version is unknown, so in 3.1.1's form, as mosquitto does.
+  if (error.message === "Invalid protocol version" && !client.connecting && !client.connected && !client.conn.destroyed) {
+    client.conn.write(UNACCEPTABLE_PROTOCOL_VERSION);
+  }
   if (client.connecting && !client.connected) client.once("connected", () => emitParseError.call(this, error));
   else emitParseError.call(this, error);
 }

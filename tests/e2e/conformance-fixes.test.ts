@@ -435,3 +435,24 @@ describe("a delivery's DUP flag is its own, not the publisher's [MQTT-3.3.1-2, M
     expect(await dupFlagsDelivered(port, 5)).toEqual({ qos0: false, qos1: false });
   });
 });
+
+/** A CONNECT naming protocol level 9: resolves with the CONNACK bytes the broker sent before closing. */
+async function answerToUnknownLevel(port: number): Promise<{ connack: { sessionPresent: boolean; returnCode: number } | undefined; closed: boolean }> {
+  const client = await RawClient.open(port, 4);
+  client.sendBytes(connectBytes(9, CLEAN, ["level-nine"]));
+  await client.waitClosed();
+  const connack = client.received.find((p) => p.cmd === "connack") as any;
+  return { connack: connack && { sessionPresent: connack.sessionPresent, returnCode: connack.returnCode }, closed: client.closed };
+}
+
+describe("a CONNECT with a protocol level the broker does not speak gets CONNACK 0x01, then the connection closes [3.1.1 MQTT-3.1.2-2, MQTT-3.2.2-4, MQTT-3.2.2-5]", () => {
+  test("our broker", async () => {
+    const { port } = await startBroker();
+    expect(await answerToUnknownLevel(port)).toEqual({ connack: { sessionPresent: false, returnCode: 1 }, closed: true });
+  });
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    expect(await answerToUnknownLevel(port)).toEqual({ connack: { sessionPresent: false, returnCode: 1 }, closed: true });
+  });
+});

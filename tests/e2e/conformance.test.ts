@@ -22,10 +22,6 @@ interface Result {
  * here, so the set only shrinks. Keys are "<protocol> <id>".
  */
 const knownBrokerBugs = new Set<string>([
-  // 3.1.1 protocol level 9: closed without the CONNACK 0x01 3.1.1 requires.
-  "3.1.1 MQTT-3.1.2-2",
-  "3.1.1 MQTT-3.2.2-4",
-  "3.1.1 MQTT-3.2.2-5",
   // User Properties reordered (grouped by key) when forwarded, in a PUBLISH and in the will.
   "5 MQTT-3.3.2-18",
   "5 MQTT-3.1.3-10",
