@@ -128,6 +128,15 @@ test("statements that need a broker setting run when --expect-... flags describe
   expect(skipped.results.map((result) => result.status)).toEqual(["skip"]);
 });
 
+testWithPrograms(["mosquitto"], "--expect-max-qos and --expect-no-retain run their statements against a broker set so (mosquitto: max_qos 1, retain_available false)", async () => {
+  const { url } = await startMosquitto("max_qos 1\nretain_available false\n");
+  const statements = "MQTT-3.2.2-9,MQTT-3.2.2-10,MQTT-3.2.2-12,MQTT-3.2.2-13";
+  const described = await runSuite(url, "--protocol", "5", "--only", statements, "--expect-max-qos", "1", "--expect-no-retain");
+  expect(described.results.map((result) => `${result.id} ${result.status}`)).toEqual(statements.split(",").map((id) => `${id} pass`));
+  const undescribed = await runSuite(url, "--protocol", "5", "--only", statements);
+  expect(undescribed.results.map((result) => result.status)).toEqual(["skip", "skip", "skip", "skip"]);
+});
+
 testWithPrograms(["openssl"], "mqtts://: the suite verifies the server against --cafile, and cannot reach a server it does not trust", async () => {
   const files = makeTlsFiles();
   const tlsPort = await freePort();
