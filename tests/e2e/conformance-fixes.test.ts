@@ -456,3 +456,36 @@ describe("a CONNECT with a protocol level the broker does not speak gets CONNACK
     expect(await answerToUnknownLevel(port)).toEqual({ connack: { sessionPresent: false, returnCode: 1 }, closed: true });
   });
 });
+
+/** Sets Topic Alias 1 with a PUBLISH, uses it with an empty Topic Name, and resolves with the topics delivered back. */
+async function topicsDeliveredThroughAlias(port: number): Promise<string[]> {
+  const client = await RawClient.open(port, 5);
+  client.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "alias-user", keepalive: 60 });
+  await client.waitFor((p) => p.cmd === "connack");
+  client.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "alias/t", qos: 1 }] });
+  await client.waitFor((p) => p.cmd === "suback");
+  client.send({ cmd: "publish", topic: "alias/t", payload: Buffer.from("set"), qos: 1, messageId: 2, retain: false, dup: false, properties: { topicAlias: 1 } });
+  client.send({ cmd: "publish", topic: "", payload: Buffer.from("use"), qos: 1, messageId: 3, retain: false, dup: false, properties: { topicAlias: 1 } });
+  await client.waitFor((p) => p.cmd === "publish" && (p as any).payload.toString() === "use");
+  return client.received.filter((p) => p.cmd === "publish").map((p: any) => `${p.topic} ${p.payload} ${JSON.stringify(p.properties ?? {})}`);
+}
+
+describe("a PUBLISH with a Topic Alias and no Topic Name is delivered under the alias's topic, without the alias [MQTT-3.3.2-12]", () => {
+  const expected = ["alias/t set {}", "alias/t use {}"];
+
+  test("our broker", async () => {
+    const { port } = await startBroker();
+    expect(await topicsDeliveredThroughAlias(port)).toEqual(expected);
+  });
+
+  testWithPrograms(["redis-server"], "our broker with --cluster (the message goes through Redis)", async () => {
+    const redis = await startRedis();
+    const node = await startNode(redis.url, "a");
+    expect(await topicsDeliveredThroughAlias(node.port)).toEqual(expected);
+  }, 30_000);
+
+  testWithPrograms(["mosquitto"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    expect(await topicsDeliveredThroughAlias(port)).toEqual(expected);
+  });
+});
