@@ -126,10 +126,13 @@ function attachLogging(aedes: Aedes): void {
   aedes.on("client", (client) => infoLine(`Client ${client.id} connected.`));
   aedes.on("clientDisconnect", (client) => infoLine(`Client ${client.id} disconnected.`));
   aedes.on("subscribe", (subscriptions, client) => {
+    // One write for the whole SUBSCRIBE, without consola's work per line: a packet may hold thousands.
+    const lines: string[] = [];
     for (const subscription of subscriptions) {
-      if (subscription.qos >= 0x80) continue; // refused (ACL): the granted "QoS" is a failure code
-      log.info(`Client ${clientName(client)} subscribed to ${subscription.topic} (QoS ${subscription.qos}).`);
+      if (subscription.qos >= 0x80) continue; // refused (ACL, a limit): the granted "QoS" is a failure code
+      lines.push(`Client ${clientName(client)} subscribed to ${subscription.topic} (QoS ${subscription.qos}).`);
     }
+    if (lines.length > 0) infoLine(lines.join("\n"));
   });
   aedes.on("unsubscribe", (topics, client) => {
     // aedes also "unsubscribes" a clean session as it closes; only log what the client asked for.
