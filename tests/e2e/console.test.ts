@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { freePort, hasProgram, IN_CI, pingpong, Proc, startBroker } from "./harness";
+import mqtt from "mqtt";
 import { CHROMIUM, launchChromium, openPage, screenshot } from "./support/browser";
+import { stuckSubscriber } from "./support/stuck-subscriber";
 
 const WAIT = { timeout: 20_000 };
 const haveChromium = hasProgram(CHROMIUM);
@@ -171,6 +173,34 @@ describe("web console", () => {
     await broker.proc.waitFor(/Console: disconnected client to-be-kicked\./);
     await broker.proc.waitFor(/Client to-be-kicked disconnected/);
     await page.locator('#clients-table tr[data-client-id="to-be-kicked"]').waitFor({ state: "detached", ...WAIT });
+    await close();
+  });
+
+  browserTest("'has backlog / dropping' finds the subscriber that stopped reading, with its dropped messages", async () => {
+    const broker = await consoleBroker("--max-queued", "20");
+    const stuck = await stuckSubscriber(broker.port, "bulk/#", 0);
+    const healthy = pingpong("echo", "--url", broker.url, "--client-id", "keeps-up");
+    await broker.proc.waitFor(/Client keeps-up subscribed/);
+    const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0, clientId: "bulk-publisher" });
+    const payload = Buffer.alloc(16 * 1024, 0x78);
+    for (let i = 0; i < 2000; i++) publisher.publish("bulk/data", payload, { qos: 0 });
+    await broker.proc.waitFor(/Client stuck-0 is not keeping up: \d+ QoS 0 message\(s\) dropped/, 20_000);
+    const { page, close } = await openPage(browser, `${broker.base}/#clients`);
+    await page.locator('#clients-table tr[data-client-id="keeps-up"]').waitFor(WAIT);
+    await page.check("#client-backlog");
+    await page.waitForFunction(() => [...document.querySelectorAll("#clients-table tbody tr")].map((tr) => tr.getAttribute("data-client-id")).join() === "stuck-0", null, WAIT);
+    const cells = await page.locator('#clients-table tr[data-client-id="stuck-0"] td').allTextContents();
+    expect(Number(cells[9]!.replace(/,/g, ""))).toBeGreaterThan(0); // dropped
+    expect(await page.getAttribute('#clients-table tr[data-client-id="stuck-0"]', "class")).toContain("backlog");
+    await screenshot(page, "console-backlog");
+    await showTab(page, "overview");
+    // Queued (now) · dropped (so far): some were dropped for stuck-0.
+    await page.waitForFunction(() => / · [1-9][\d,]*$/.test(document.getElementById("queued-messages")?.textContent ?? ""), null, WAIT).catch(async (error) => {
+      throw new Error(`${(error as Error).message}; the card shows "${await page.textContent("#queued-messages")}"`);
+    });
+    stuck.destroy();
+    await publisher.endAsync();
+    healthy.kill();
     await close();
   });
 

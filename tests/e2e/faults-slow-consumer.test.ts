@@ -1,31 +1,9 @@
 import { expect, test } from "bun:test";
-import net from "node:net";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { freePort, pingpong, startBroker, waitUntil } from "./harness";
 import { floodThreeRounds, type FloodResult } from "./qos0-flood";
-
-/** A subscriber that connects, subscribes, and then reads nothing more (nor acknowledges). */
-async function stuckSubscriber(port: number, topic: string, qos: 0 | 1): Promise<net.Socket> {
-  const socket = net.connect({ host: "127.0.0.1", port });
-  await new Promise((resolve) => socket.once("connect", resolve));
-  socket.write(mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: `stuck-${qos}`, clean: true, keepalive: 0 } as mqttPacket.Packet, { protocolVersion: 5 }));
-  socket.write(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos }] } as mqttPacket.Packet, { protocolVersion: 5 }));
-  // Wait for SUBACK, then stop reading: the kernel buffers fill and the broker's writes back up.
-  await new Promise<void>((resolve) => {
-    let seen = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      seen = Buffer.concat([seen, chunk]);
-      if (seen.includes(0x90)) {
-        socket.off("data", onData);
-        socket.pause();
-        resolve();
-      }
-    };
-    socket.on("data", onData);
-  });
-  return socket;
-}
+import { stuckSubscriber } from "./support/stuck-subscriber";
 
 /** Floods a stuck QoS 0 subscriber with 3 rounds of 94 MiB while a ping/echo pair runs beside it. */
 async function floodStuckQoS0Subscriber(...brokerFlags: string[]): Promise<FloodResult> {

@@ -57,7 +57,7 @@ export class ClientsView {
     for (const client of Object.values(this.aedes?.clients ?? {})) {
       const queue = queueStateOf(client);
       if (!queue) continue;
-      queued += queue.queued();
+      queued += Math.round(queue.queued());
       dropped += queue.dropped;
     }
     return { queued, dropped };
@@ -90,7 +90,7 @@ export class ClientsView {
       keepaliveSec: keepaliveSeconds(client),
       subscriptions: Object.keys(client.subscriptions ?? {}).length,
       inFlight: outboundUnacknowledged(client) + inboundUnacknowledged(client),
-      queued: queue?.queued() ?? 0,
+      queued: Math.round(queue?.queued() ?? 0),
       dropped: queue?.dropped ?? 0,
       bytesIn: client.conn.bytesRead ?? 0,
       bytesOut: client.conn.bytesWritten ?? 0,

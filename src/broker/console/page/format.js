@@ -15,7 +15,7 @@ export function el(tag, attributes = {}, ...children) {
 
 export function formatNumber(value) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString("en");
+  if (Number.isInteger(value) || Math.abs(value) >= 100) return Math.round(value).toLocaleString("en");
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return Number(value.toFixed(2)).toString();
 }
