@@ -1,6 +1,7 @@
 // A few-second smoke run of `mqtt-pingpong bench`: it measures, reports and exits cleanly. The
 // figures themselves are benchmark results (npm run bench), not test assertions.
 import { describe, expect, test } from "bun:test";
+import { benchCadence, cadenceMarkdown } from "../../scripts/bench/cadence";
 import { benchCluster } from "../../scripts/lib/bench/cluster";
 import { BINARY, freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
@@ -88,6 +89,26 @@ describe("bench", () => {
     }
     expect(said).toHaveLength(2);
     expect(said[1]).toMatch(/^cluster 2 node\(s\): \d+ msg\/s in total, RTT p50 [\d.]+ ms, p99 [\d.]+ ms, lost 0$/);
+  }, 60_000);
+
+  testWithPrograms(["cc", "mosquitto"], "the cadence scenarios of npm run bench: every stream probes at its spacing, the ratios and every process's CPU are reported", async () => {
+    // The function scripts/bench.ts calls (scripts/bench/cadence.ts), with 3 probes 100 ms apart.
+    const said: string[] = [];
+    const result = await benchCadence({ binary: BINARY, probes: 3, spacingsMs: [100], idleS: 1, say: (text) => said.push(text) });
+    expect(result.streams.map((stream) => stream.id)).toEqual(["ours@ours", "ours@mosquitto", "minimal@ours", "minimal@mosquitto", "floor-c", "floor-bun", "floor-node-net"]);
+    for (const stream of result.streams) {
+      // Warm-up probes are not measured; at least the asked-for number are, and overlapping ones are left out.
+      expect(stream.sent).toBeGreaterThanOrEqual(3);
+      expect(stream.counted).toBeLessThanOrEqual(stream.sent);
+      if (stream.counted > 0) expect(stream.p50Ms).toBeLessThanOrEqual(stream.p90Ms);
+      for (const percent of Object.values(stream.cpuPercent)) expect(Number.isFinite(percent)).toBe(true);
+    }
+    // Each MQTT stream's broker, echo and pinger; each floor's server and pinger.
+    expect(Object.keys(result.streams.find((stream) => stream.id === "ours@ours")!.cpuPercent)).toHaveLength(3);
+    expect(Object.keys(result.idleCpuPercent)).toHaveLength(11);
+    const markdown = cadenceMarkdown(result, "test").join("\n");
+    for (const ratio of ["broker: minimal pair, ours / mosquitto", "clients: our ping + echo / minimal pair", "end to end: our ping + echo through ours"]) expect(markdown).toContain(ratio);
+    expect(said[0]).toMatch(/^cadence: a probe every 100 ms/);
   }, 60_000);
 
   test("a broker that is not there: one line, exit status 3", async () => {
