@@ -3,7 +3,7 @@ import type { Check, CheckContext } from "../check";
 import { acknowledgement, frame, pingreq, publish } from "../codec/encode";
 import type { Packet } from "../codec/decode";
 import { PacketType } from "../codec/packet-types";
-import { Prop } from "../codec/properties";
+import { Prop, type Property } from "../codec/properties";
 import type { Connection } from "../connection";
 import { both, closesAfter, hex, pair, sameId, v311, v5 } from "./define";
 import { expect } from "../verdict";
@@ -56,14 +56,14 @@ async function pubcompForUnknownId(t: CheckContext): Promise<string> {
 const pubrelFlagsClose = (t: CheckContext) => closesAfter(t, frame(0x60, Buffer.of(0, 1)), "a PUBREL with flags 0000");
 
 /** The first delivery at QoS 1 or 2: DUP 0, a Packet Identifier; returns it. */
-async function firstDelivery(t: CheckContext, qos: 1 | 2): Promise<{ subscriber: Connection; message: Packet; topic: string; clientId: string }> {
+async function firstDelivery(t: CheckContext, qos: 1 | 2, publishProperties: Property[] = []): Promise<{ subscriber: Connection; message: Packet; topic: string; clientId: string }> {
   const clientId = t.clientId();
   const topic = t.topic();
   const { connection: subscriber } = await t.connect({ clientId, cleanStart: false, properties: [{ id: Prop.sessionExpiryInterval, value: 60 }] });
   subscriber.autoAcknowledge = false;
   await t.subscribed(subscriber, [{ filter: topic, qos }]);
   const { connection: publisher } = await t.connect();
-  await t.publish(publisher, { topic, qos, payload: `qos${qos}` });
+  await t.publish(publisher, { topic, qos, payload: `qos${qos}`, properties: publishProperties });
   const message = await t.message(subscriber, topic);
   expect(message.qos === qos && !message.dup && message.packetId, `first delivery QoS ${message.qos} DUP ${message.dup ? 1 : 0} id ${message.packetId}`);
   return { subscriber, message, topic, clientId };
@@ -163,6 +163,29 @@ async function refusedAckNotResent(t: CheckContext): Promise<string> {
   return "not re-sent";
 }
 
+/** A QoS 2 PUBLISH already sent is not expired: after its Message Expiry passes it is still re-sent on resumption. */
+async function sentQos2NotExpired(t: CheckContext): Promise<string> {
+  const { subscriber, message, topic, clientId } = await firstDelivery(t, 2, [{ id: Prop.messageExpiryInterval, value: 1 }]);
+  subscriber.destroy();
+  await Bun.sleep(2000);
+  const back = await resume(t, clientId);
+  const again = await t.message(back, topic, "the QoS 2 PUBLISH re-sent although its Message Expiry Interval (1 s) passed");
+  expect(again.packetId === message.packetId, `re-sent with id ${again.packetId}, first ${message.packetId}`);
+  return "re-sent after 2 s";
+}
+
+/** As receiver, the QoS 2 flow completes even when the message's expiry passed before our PUBREL. */
+async function ackSequenceAfterExpiry(t: CheckContext): Promise<string> {
+  const { connection } = await t.connect();
+  connection.write(publish(5, { topic: t.topic(), qos: 2, packetId: 31, payload: "x", properties: [{ id: Prop.messageExpiryInterval, value: 1 }] }));
+  await connection.take("PUBREC", t.replyMs);
+  await Bun.sleep(1500);
+  connection.write(acknowledgement(5, PacketType.PUBREL, 31));
+  const pubcomp = await connection.take("PUBCOMP", t.replyMs, "PUBCOMP for a PUBREL sent after the message expired");
+  expect(pubcomp.packetId === 31 && pubcomp.reasonCode === 0, `PUBCOMP id ${pubcomp.packetId} ${hex(pubcomp.reasonCode)}`);
+  return "PUBCOMP 0x00";
+}
+
 export const qosChecks: Check[] = [
   v5("MQTT-3.4.2-1", "PUBACK Reason Codes are the spec's", (t) => pubackCodes(t, 1)),
   v5("MQTT-3.5.2-1", "PUBREC Reason Codes are the spec's", (t) => pubackCodes(t, 2)),
@@ -194,6 +217,8 @@ export const qosChecks: Check[] = [
   v5("MQTT-4.3.3-8", "QoS 2 receiver: PUBREC with the PUBLISH's Packet Identifier", (t) => qos2Receiver(t, "pubrec")),
   v5("MQTT-4.3.3-10", "QoS 2 receiver: a duplicate before PUBREL gets PUBREC and is not delivered twice", (t) => qos2Receiver(t, "duplicate")),
   v5("MQTT-4.3.3-11", "QoS 2 receiver: PUBCOMP with the PUBREL's Packet Identifier", (t) => qos2Receiver(t, "pubcomp")),
+  v5("MQTT-4.3.3-7", "QoS 2 sender: no Message Expiry once the PUBLISH was sent (re-sent on resumption)", sentQos2NotExpired),
+  v5("MQTT-4.3.3-13", "QoS 2 receiver: the acknowledgement sequence continues after the message expired", ackSequenceAfterExpiry),
   v5("MQTT-4.4.0-2", "A PUBACK of 0x80 or more counts as acknowledged: not re-sent", refusedAckNotResent),
   v5("MQTT-4.3.3-12", "QoS 2 receiver: after PUBCOMP the same Packet Identifier is a new message", (t) => qos2Receiver(t, "new")),
 ];

@@ -203,5 +203,6 @@ export const sessionChecks: Check[] = [
   v5("MQTT-4.1.0-2", "The session is discarded once closed for longer than its Session Expiry", discardedAfterExpiry),
   ...both(sameId("MQTT-4.4.0-1"), "On resumption an unacknowledged PUBLISH is re-sent with its original Packet Identifier", (t) => resendOnResume(t, false)),
   ...both(sameId("MQTT-3.3.1-1"), "A re-delivered PUBLISH has DUP 1", dupOnRedelivery),
+  v311("MQTT-2.3.1-4", "A PUBLISH the server re-sends keeps its Packet Identifier", (t) => resendOnResume(t, false)),
   ...both(sameId("MQTT-4.5.0-1"), "A message is delivered to every session with a matching subscription", storedForAllMatching),
 ];
