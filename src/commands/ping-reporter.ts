@@ -17,7 +17,12 @@ export interface FailoverTotals {
   gapProbesRecovered: number;
 }
 
+/** The run's counts so far, from the role. */
+export type PingProgress = () => { transmitted: number; received: number; duplicates: number };
+
 export interface PingReporter {
+  /** The role is running: where a live status line reads its counts. */
+  started(progress: PingProgress): void;
   sent(probe: Probe): void;
   echo(probe: Probe, rttMs: number, outOfOrder: boolean, breakdown?: ProbeBreakdown): void;
   duplicate(probe: Probe): void;
@@ -50,6 +55,7 @@ function jsonReporter(perProbe: boolean): PingReporter {
   const write = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
   const probeLine = (value: Record<string, unknown>) => perProbe && write(value);
   return {
+    started() {},
     sent() {},
     echo: (probe, rttMs, outOfOrder, breakdown) =>
       probeLine({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder, ...(breakdown && { breakdown: breakdownJson(breakdown) }) }),
@@ -68,23 +74,23 @@ function jsonReporter(perProbe: boolean): PingReporter {
 function textReporter(options: ReporterOptions): PingReporter {
   const perProbe = !options.quiet;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  // --quiet on a terminal keeps one status line up to date (never in a pipe).
-  const live = options.quiet && Boolean(process.stdout.isTTY);
-  const counts = { transmitted: 0, received: 0, duplicates: 0, lastRttMs: undefined as number | undefined };
-  const statusTimer = live ? setInterval(() => process.stdout.write(`\r\x1b[2K${formatStatusLine(counts)}`), 250) : undefined;
+  let lastRttMs: number | undefined;
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
   return {
+    started(progress) {
+      // --quiet on a terminal keeps one status line up to date (never in a pipe).
+      if (!options.quiet || !process.stdout.isTTY) return;
+      statusTimer = setInterval(() => process.stdout.write(`\r\x1b[2K${formatStatusLine({ ...progress(), lastRttMs })}`), 250);
+    },
     sent(probe) {
-      counts.transmitted++;
       if (perProbe) log.info(`Publishing ${probe.timestamp} on ${options.pingTopic}.`);
     },
     echo(probe, rttMs, outOfOrder, breakdown) {
-      counts.received++;
-      counts.lastRttMs = rttMs;
+      lastRttMs = rttMs;
       const parts = breakdown ? ` (${formatBreakdown(breakdown)})` : "";
       if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}${parts}`);
     },
     duplicate(probe) {
-      counts.duplicates++;
       if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} (DUP!)`);
     },
     lost(probe) {

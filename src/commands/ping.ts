@@ -72,6 +72,7 @@ export async function runPing(options: PingOptions, output: PingOutput, beforeEx
       },
     }),
   );
+  reporter.started(() => ping.progress());
   ping.connection.onFailover((event) => {
     if (event.kind === "restored") return reporter.reconnected(event.target, event.downMs, gaps.reconnected(event.downMs));
     gaps.disconnected();
