@@ -489,3 +489,40 @@ describe("a PUBLISH with a Topic Alias and no Topic Name is delivered under the 
     expect(await topicsDeliveredThroughAlias(port)).toEqual(expected);
   });
 });
+
+const USER_PROPERTIES_INTERLEAVED = ["b", "2", "a", "1", "b", "3"];
+const userPropertyFlags = (command: string) =>
+  Array.from({ length: USER_PROPERTIES_INTERLEAVED.length / 2 }, (_, i) => ["-D", command, "user-property", USER_PROPERTIES_INTERLEAVED[2 * i]!, USER_PROPERTIES_INTERLEAVED[2 * i + 1]!]).flat();
+
+/** mosquitto_pub publishes (and a mosquitto_sub leaves a will) with User Properties b=2, a=1, b=3; resolves with what mosquitto_sub prints for each. */
+async function userPropertiesForwarded(port: number): Promise<{ publish: string; will: string }> {
+  const host = ["-h", "127.0.0.1", "-p", String(port), "-V", "mqttv5"];
+  // A retained message first: mosquitto_sub's output reaches the pipe when it prints a message, so
+  // seeing this one says the subscription is in place.
+  const fence = new Proc(["mosquitto_pub", ...host, "-t", "order/fence", "-m", "x", "-r"]);
+  expect(await fence.waitExit()).toBe(0);
+  const watcher = new Proc(["mosquitto_sub", ...host, "-t", "order/#", "-F", "%t %P", "-C", "3"]);
+  await watcher.waitFor(/^order\/fence/);
+  const pub = new Proc(["mosquitto_pub", ...host, "-t", "order/publish", "-m", "x", ...userPropertyFlags("publish")]);
+  expect(await pub.waitExit()).toBe(0);
+  await watcher.waitFor(/^order\/publish /);
+  const leaver = new Proc(["mosquitto_sub", ...host, "-t", "order/fence", "--will-topic", "order/will", "--will-payload", "gone", ...userPropertyFlags("will")]);
+  await leaver.waitFor(/^x$/); // the retained fence: connected, will in place
+  leaver.kill("SIGKILL"); // no DISCONNECT: the will goes out
+  await watcher.waitFor(/^order\/will /);
+  const printed = (topic: string) => watcher.stdoutLines.find((line) => line.startsWith(`${topic} `))!.slice(topic.length + 1);
+  return { publish: printed("order/publish"), will: printed("order/will") };
+}
+
+describe("User Properties are forwarded in the order they were sent [MQTT-3.3.2-18, MQTT-3.1.3-10]", () => {
+  testWithPrograms(["mosquitto_pub", "mosquitto_sub"], "our broker", async () => {
+    const { port } = await startBroker();
+    const forwarded = await userPropertiesForwarded(port);
+    expect(forwarded).toEqual({ publish: "b:2 a:1 b:3", will: "b:2 a:1 b:3" });
+  }, 20_000);
+
+  testWithPrograms(["mosquitto", "mosquitto_pub", "mosquitto_sub"], "mosquitto does the same", async () => {
+    const { port } = await startMosquitto();
+    expect(await userPropertiesForwarded(port)).toEqual({ publish: "b:2 a:1 b:3", will: "b:2 a:1 b:3" });
+  }, 20_000);
+});

@@ -22,9 +22,6 @@ interface Result {
  * here, so the set only shrinks. Keys are "<protocol> <id>".
  */
 const knownBrokerBugs = new Set<string>([
-  // User Properties reordered (grouped by key) when forwarded, in a PUBLISH and in the will.
-  "5 MQTT-3.3.2-18",
-  "5 MQTT-3.1.3-10",
   // A QoS 2 PUBLISH already sent expires anyway (not re-sent on resumption once its Message Expiry
   // passed); mosquitto 2.0.11 does the same.
   "5 MQTT-4.3.3-7",
