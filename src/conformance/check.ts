@@ -96,7 +96,8 @@ export class CheckContext {
     return connection;
   }
 
-  private withCredentials(fields: Partial<ConnectFields>): ConnectFields {
+  /** CONNECT fields completed with a fresh client id, the usual Keep Alive and the user's credentials; `fields` win. */
+  connectFields(fields: Partial<ConnectFields> = {}): ConnectFields {
     const credentials = fields.username === undefined && this.settings.username !== undefined ? { username: this.settings.username, password: this.settings.password } : {};
     const given = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
     return { clientId: this.clientId(), keepAlive: KEEP_ALIVE_S, ...credentials, ...given };
@@ -105,7 +106,7 @@ export class CheckContext {
   /** Sends a CONNECT and returns the connection and whatever CONNACK came (none when it closed first). */
   async tryConnect(fields: Partial<ConnectFields> = {}, level: ProtocolLevel = this.level): Promise<{ connection: Connection; connack?: Packet }> {
     const connection = await this.open(level);
-    const complete = this.withCredentials(fields);
+    const complete = this.connectFields(fields);
     const expiry = complete.properties?.find((property) => property.id === Prop.sessionExpiryInterval)?.value;
     if (typeof complete.clientId === "string" && (complete.cleanStart === false || (level === 5 && Number(expiry) > 0))) this.lastingSessions.add(complete.clientId);
     connection.write(connect(level, complete));
@@ -186,8 +187,7 @@ export class CheckContext {
       [...this.lastingSessions].map(async (clientId) => {
         try {
           const connection = await Connection.open(this.settings.target, this.level, this.replyMs);
-          const credentials = this.settings.username === undefined ? {} : { username: this.settings.username, password: this.settings.password };
-          connection.write(connect(this.level, { clientId, cleanStart: true, keepAlive: KEEP_ALIVE_S, ...credentials }));
+          connection.write(connect(this.level, this.connectFields({ clientId, cleanStart: true })));
           if (await connection.poll("CONNACK", this.replyMs)) connection.write(disconnect(this.level));
           await connection.waitClosed(500);
           connection.destroy();

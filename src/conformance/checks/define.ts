@@ -1,6 +1,6 @@
 /** Declaring checks tersely, and the scenarios many checks share. */
-import { KEEP_ALIVE_S, type Check, type CheckContext, type Expectations } from "../check";
-import { connect } from "../codec/encode";
+import type { Check, CheckContext, Expectations } from "../check";
+import { connect, type ConnectFields } from "../codec/encode";
 import type { Packet } from "../codec/decode";
 import type { Connection } from "../connection";
 import { CheckFailed, expect, fail } from "../verdict";
@@ -49,9 +49,8 @@ export async function refusesConnect(t: CheckContext, bytes: Buffer, why: string
 }
 
 /** A CONNECT with this check's fresh client id (and the user's credentials), as bytes. */
-export function connectBytes(t: CheckContext, fields: Partial<Parameters<typeof connect>[1]> = {}): Buffer {
-  const credentials = t.settings.username !== undefined ? { username: t.settings.username, password: t.settings.password } : {};
-  return connect(t.level, { clientId: t.clientId(), keepAlive: KEEP_ALIVE_S, ...credentials, ...fields });
+export function connectBytes(t: CheckContext, fields: Partial<ConnectFields> = {}): Buffer {
+  return connect(t.level, t.connectFields(fields));
 }
 
 /** A subscriber on `filter` (granted QoS `qos`) and a separate publisher, both connected. */
