@@ -115,20 +115,21 @@ function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: Resourc
   if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
   const enqueue = store.outgoingEnqueueCombi.bind(store);
   const clients: Record<string, Client | undefined> = brokerInternals(aedes).clients;
-  const full = (clientId: string, size: number) => {
+  const full = (clientId: string) => {
     // A connected client's queue is bounded as it is delivered (slow-consumers.ts); this is for the others.
     if (clients[clientId]) return false;
     const queued = store.outgoingSize!(clientId);
     if (!queued) return false;
-    return (limits.maxQueued > 0 && queued.count >= limits.maxQueued) || (limits.maxQueuedBytes > 0 && queued.bytes + size > limits.maxQueuedBytes);
+    // As mosquitto's max_queued_messages and max_queued_bytes: a message is kept while fewer than the
+    // limit are stored and the stored bytes do not exceed it (so the last one kept may go over).
+    return (limits.maxQueued > 0 && queued.count >= limits.maxQueued) || (limits.maxQueuedBytes > 0 && queued.bytes > limits.maxQueuedBytes);
   };
   store.outgoingEnqueueCombi = (subs, packet) => {
-    const size = packet.payload?.length ?? 0;
     // Copied only once some session is full: the common case passes `subs` on untouched.
     let kept: typeof subs | undefined;
     for (let i = 0; i < subs.length; i++) {
       const clientId = subs[i]!.clientId;
-      if (!full(clientId, size)) {
+      if (!full(clientId)) {
         kept?.push(subs[i]!);
         continue;
       }

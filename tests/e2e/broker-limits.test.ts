@@ -152,11 +152,20 @@ describe("--max-queued for offline persistent sessions", () => {
     expect(await keptWhileOffline(url, 25, (n) => `m${n}`)).toEqual(first10);
   });
 
-  test("--max-queued-bytes: an offline session keeps messages while their payloads fit", async () => {
+  // 30-byte payloads against 100 bytes: kept while the stored bytes do not exceed 100 (0, 30, 60, 90),
+  // so the fourth is kept and makes 120; the fifth and sixth are not.
+  const first4 = ["m1", "m2", "m3", "m4"];
+  const padded = (n: number) => `m${n}`.padEnd(30, ".");
+  const unpadded = (bodies: string[]) => bodies.map((body) => body.replace(/\.+$/, ""));
+
+  test("--max-queued-bytes: an offline session keeps messages while its stored payload bytes do not exceed it", async () => {
     const { url } = await limitedBroker("--max-queued-bytes", "100");
-    // 30-byte payloads: three fit in 100 bytes, the fourth would make 120.
-    const kept = await keptWhileOffline(url, 6, (n) => `m${n}`.padEnd(30, "."));
-    expect(kept.map((body) => body.replace(/\.+$/, ""))).toEqual(["m1", "m2", "m3"]);
+    expect(unpadded(await keptWhileOffline(url, 6, padded))).toEqual(first4);
+  });
+
+  testWithPrograms(["mosquitto"], "mosquitto with max_queued_bytes 100: the same four", async () => {
+    const { url } = await startMosquitto("max_queued_bytes 100\n");
+    expect(unpadded(await keptWhileOffline(url, 6, padded))).toEqual(first4);
   });
 
   test("the defaults are those of mosquitto where it has them (1,000 messages) and are printed by --help", async () => {
