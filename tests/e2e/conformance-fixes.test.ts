@@ -526,3 +526,30 @@ describe("User Properties are forwarded in the order they were sent [MQTT-3.3.2-
     expect(await userPropertiesForwarded(port)).toEqual({ publish: "b:2 a:1 b:3", will: "b:2 a:1 b:3" });
   }, 20_000);
 });
+
+describe("a QoS 2 PUBLISH already sent is re-sent on resumption even after its Message Expiry Interval [MQTT-4.3.3-7]", () => {
+  test("our broker (mosquitto 2.0.11 drops it: docs/conformance.md)", async () => {
+    const { port } = await startBroker();
+    const session = { cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: false, clientId: "slow-qos2", keepalive: 60, properties: { sessionExpiryInterval: 60 } } as const;
+    const first = await RawClient.open(port, 5);
+    first.send({ ...session, clean: true });
+    await first.waitFor((p) => p.cmd === "connack");
+    first.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "expiring/t", qos: 2 }] });
+    await first.waitFor((p) => p.cmd === "suback");
+
+    const publisher = await RawClient.open(port, 5);
+    publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "expiring-publisher", keepalive: 60 });
+    await publisher.waitFor((p) => p.cmd === "connack");
+    publisher.send({ cmd: "publish", topic: "expiring/t", payload: Buffer.from("short-lived"), qos: 2, messageId: 1, retain: false, dup: false, properties: { messageExpiryInterval: 1 } });
+    const sent = await first.waitFor<any>((p) => p.cmd === "publish");
+    first.close(); // no PUBREC: the message stays in flight
+
+    // What is tested is the passage of time itself: the message's 1 s interval must run out.
+    await Bun.sleep(1_500);
+    const back = await RawClient.open(port, 5);
+    back.send(session);
+    expect((await back.waitFor<any>((p) => p.cmd === "connack")).sessionPresent).toBe(true);
+    const resent = await back.waitFor<any>((p) => p.cmd === "publish");
+    expect({ messageId: resent.messageId, dup: resent.dup, payload: resent.payload.toString() }).toEqual({ messageId: sent.messageId, dup: true, payload: "short-lived" });
+  }, 20_000);
+});

@@ -22,9 +22,6 @@ interface Result {
  * here, so the set only shrinks. Keys are "<protocol> <id>".
  */
 const knownBrokerBugs = new Set<string>([
-  // A QoS 2 PUBLISH already sent expires anyway (not re-sent on resumption once its Message Expiry
-  // passed); mosquitto 2.0.11 does the same.
-  "5 MQTT-4.3.3-7",
 ]);
 
 /** Both brokers get the same keep-alive cap: a 3.1.1 client asking for no keep-alive must still be accepted. */
@@ -56,14 +53,8 @@ function expectOnlyKnownFailures(results: Result[], known: Set<string>, intermit
 /** The session statements, issue 14's bug 1 among them, run against each persistence and the cluster. */
 const SESSION_STATEMENTS = "MQTT-3.1.2-4,MQTT-3.1.2-5,MQTT-3.1.2-6,MQTT-3.1.2-23,MQTT-3.2.2-2,MQTT-3.2.2-3,MQTT-4.1,MQTT-4.3,MQTT-4.4";
 /** Session statements that fail with --persistence (SQLite) and with --cluster (Redis); same rule as knownBrokerBugs. */
-const knownPersistenceBugs = new Set<string>([
-  // As in memory: a QoS 2 PUBLISH already sent is expired anyway.
-  "5 MQTT-4.3.3-7",
-]);
-const knownClusterBugs = new Set<string>([
-  // As in memory: a QoS 2 PUBLISH already sent is expired anyway.
-  "5 MQTT-4.3.3-7",
-]);
+const knownPersistenceBugs = new Set<string>([]);
+const knownClusterBugs = new Set<string>([]);
 /**
  * Cluster bugs that show in some runs only, so they can neither be required to fail nor to pass: a
  * session resumed right after the node confirmed an acknowledgement (PINGRESP after our PUBACK, PUBREL
