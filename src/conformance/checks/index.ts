@@ -3,6 +3,7 @@ import type { Check } from "../check";
 import { connectChecks } from "./connect";
 import { dataChecks } from "./data";
 import { miscChecks } from "./misc";
+import { packetSizeChecks } from "./packet-size";
 import { propertyChecks } from "./properties";
 import { publishChecks } from "./publish";
 import { qosChecks } from "./qos";
@@ -11,7 +12,7 @@ import { subscribeChecks } from "./subscribe";
 import { topicChecks } from "./topics";
 import { willChecks } from "./will";
 
-const all: Check[] = [...dataChecks, ...connectChecks, ...sessionChecks, ...publishChecks, ...qosChecks, ...subscribeChecks, ...miscChecks, ...topicChecks, ...propertyChecks, ...willChecks];
+const all: Check[] = [...dataChecks, ...connectChecks, ...sessionChecks, ...publishChecks, ...qosChecks, ...subscribeChecks, ...miscChecks, ...topicChecks, ...propertyChecks, ...willChecks, ...packetSizeChecks];
 
 /** "MQTT-3.1.2-23" → "003.001.002.023", so ids sort as the spec numbers them. */
 const idKey = (id: string) =>
