@@ -38,6 +38,7 @@ export const NOTES: Record<string, string> = {
   "5 MQTT-4.9.0-1": "As MQTT-3.3.4-9: mosquitto's send quota grows past the client's Receive Maximum after a PUBACK. Ours is right.",
   "5 MQTT-4.9.0-2": '"If the send quota reaches zero, the Client or Server MUST NOT send any more PUBLISH packets with QoS > 0"; mosquitto 2.0.11 does (a third in flight with Receive Maximum 2). Ours is right.',
   "5 MQTT-3.8.3-4": '"It is a Protocol Error to set the No Local bit to 1 on a Shared Subscription"; mosquitto 2.0.11 grants such a subscription and stays connected. Ours closes the connection. Ours is right.',
+  "5 MQTT-4.3.3-7": 'The QoS 2 sender "MUST NOT apply Message expiry if a PUBLISH packet has been sent"; mosquitto 2.0.11 drops a QoS 2 message it already sent (no PUBREC yet) once its Message Expiry Interval passes, instead of re-sending it when the session resumes. Ours re-sends it. Ours is right.',
   "5 MQTT-4.8.2-1": 'A Shared Subscription\'s Topic Filter "MUST contain a ShareName that is at least one character long"; mosquitto 2.0.11 grants $share//x. Ours refuses it. Ours is right.',
   "5 MQTT-4.8.2-2": 'The ShareName "MUST be followed by a "/" character. This "/" character MUST be followed by a Topic Filter"; mosquitto 2.0.11 grants $share//x (an empty ShareName). Ours refuses it. Ours is right.',
 };
