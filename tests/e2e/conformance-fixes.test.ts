@@ -553,3 +553,70 @@ describe("a QoS 2 PUBLISH already sent is re-sent on resumption even after its M
     expect({ messageId: resent.messageId, dup: resent.dup, payload: resent.payload.toString() }).toEqual({ messageId: sent.messageId, dup: true, payload: "short-lived" });
   }, 20_000);
 });
+
+/**
+ * A session resumed with Session Expiry 0 gets a queued QoS 1 message and acknowledges it; the next
+ * connection with the same Client Identifier (taking the session over, or after the close) must not
+ * get it again [MQTT-4.3.2-3]. Resolves with the PUBLISHes the last connection received.
+ */
+async function acknowledgedNotResent(port: number, takeOver: boolean): Promise<string[]> {
+  const connect = (sessionExpiryInterval: number) =>
+    ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: false, clientId: "acked-once", keepalive: 60, properties: { sessionExpiryInterval } }) as const;
+  const first = await RawClient.open(port, 5);
+  first.send(connect(60));
+  await first.waitFor((p) => p.cmd === "connack");
+  first.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "acked/t", qos: 1 }] });
+  await first.waitFor((p) => p.cmd === "suback");
+  first.close();
+  await publishWhileAwayTo(port, "acked/t");
+
+  const back = await RawClient.open(port, 5);
+  back.send(connect(0));
+  const queued = await back.waitFor<any>((p) => p.cmd === "publish");
+  back.send({ cmd: "puback", messageId: queued.messageId });
+  back.send({ cmd: "pingreq" });
+  await back.waitFor((p) => p.cmd === "pingresp"); // the broker has read the PUBACK
+  if (!takeOver) {
+    back.close();
+    await back.waitClosed();
+  }
+  const third = await RawClient.open(port, 5);
+  third.send(connect(0));
+  await third.waitFor((p) => p.cmd === "connack");
+  // A fence: anything queued for this session goes out before the answer to a message we send now.
+  third.send({ cmd: "subscribe", messageId: 2, subscriptions: [{ topic: "acked/fence", qos: 1 }] });
+  await third.waitFor((p) => p.cmd === "suback");
+  third.send({ cmd: "publish", topic: "acked/fence", payload: Buffer.from("fence"), qos: 1, messageId: 3, retain: false, dup: false });
+  await third.waitFor((p) => p.cmd === "publish" && (p as any).topic === "acked/fence");
+  return third.received.filter((p) => p.cmd === "publish").map((p: any) => `${p.topic} ${p.payload}`);
+}
+
+async function publishWhileAwayTo(port: number, topic: string): Promise<void> {
+  const publisher = await RawClient.open(port, 5);
+  publisher.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, clientId: "", keepalive: 60 });
+  await publisher.waitFor((p) => p.cmd === "connack");
+  publisher.send({ cmd: "publish", topic, payload: Buffer.from("once"), qos: 1, messageId: 1, retain: false, dup: false });
+  await publisher.waitFor((p) => p.cmd === "puback");
+  publisher.close();
+}
+
+describe("a message acknowledged in a session resumed with Session Expiry 0 is not sent again [MQTT-4.3.2-3]", () => {
+  for (const takeOver of [true, false]) {
+    const how = takeOver ? "taken over by a new connection" : "after the connection closed";
+    test(`our broker, ${how}`, async () => {
+      const { port } = await startBroker();
+      expect(await acknowledgedNotResent(port, takeOver)).toEqual(["acked/fence fence"]);
+    });
+
+    testWithPrograms(["redis-server"], `our broker with --cluster, ${how}`, async () => {
+      const redis = await startRedis();
+      const node = await startNode(redis.url, "a");
+      expect(await acknowledgedNotResent(node.port, takeOver)).toEqual(["acked/fence fence"]);
+    }, 30_000);
+
+    testWithPrograms(["mosquitto"], `mosquitto, ${how}`, async () => {
+      const { port } = await startMosquitto();
+      expect(await acknowledgedNotResent(port, takeOver)).toEqual(["acked/fence fence"]);
+    });
+  }
+});
