@@ -57,10 +57,19 @@ describe("client roles end after DISCONNECT against a broker that never closes t
     await expectEndsAfterDisconnect(sub, 2);
   }, 30_000);
 
-  test("bench latency", async () => {
+  for (const [scenario, ...flags] of [["latency"], ["pubsub", "--qos", "1"]]) {
+    test(`bench ${scenario}`, async () => {
+      broker = await startLingeringBroker();
+      const bench = pingpong("bench", scenario!, "--port", String(broker.port), "--duration", "1s", "--warmup", "0s", "--json", ...flags);
+      await expectEndsAfterDisconnect(bench);
+      expect(bench.stdoutLines.length).toBeGreaterThan(0);
+    }, 30_000);
+  }
+
+  test("bench conn (it drops its idle connections without DISCONNECT)", async () => {
     broker = await startLingeringBroker();
-    const bench = pingpong("bench", "latency", "--port", String(broker.port), "--duration", "1s", "--warmup", "0s", "--json");
-    await expectEndsAfterDisconnect(bench);
+    const bench = pingpong("bench", "conn", "--port", String(broker.port), "--connections", "20", "--duration", "1s", "--json");
+    expect(await bench.waitExit(15_000)).toBe(0);
     expect(bench.stdoutLines.length).toBeGreaterThan(0);
   }, 30_000);
 });
