@@ -83,13 +83,26 @@ export interface StoreInternals {
   storeRetained(packet: AedesPublishPacket): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: AedesPublishPacket): Promise<void>;
   outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: AedesPublishPacket): Promise<void>;
-  /** Retained messages and their payload bytes (65-retained-index); undefined on a store that does not count them (Redis). */
+  /** Retained messages and their payload bytes (65-retained-index); undefined on Redis's store (see retainedTotals). */
   retainedCount?: number;
   retainedBytes?: number;
   /** Messages and payload bytes stored for a client (patches/aedes-persistence/66-outgoing-size). */
   outgoingSize?(clientId: string): { count: number; bytes: number } | undefined;
   /** Payload bytes of the retained message on a topic (patches/aedes-persistence/65-retained-index). */
   retainedPayloadBytes?(topic: string): number | undefined;
+  /**
+   * Redis's store (patches/aedes-persistence-redis/65-retained-counters): storeRetained with the
+   * retained limits checked in Redis with the write (0: none); the limit that refused it, if one did.
+   */
+  storeRetainedWithin?(packet: AedesPublishPacket, maxCount: number, maxBytes: number): Promise<"count" | "bytes" | undefined>;
+  /** Redis's store: retained messages and payload bytes, from counters kept in Redis. */
+  retainedTotals?(): Promise<{ count: number; bytes: number }>;
+  /**
+   * Redis's store (patches/aedes-persistence-redis/66-offline-queue-limits): outgoingEnqueueCombi with
+   * --max-queued / --max-queued-bytes checked in Redis for the sessions `limited` marks; the client
+   * ids that were full.
+   */
+  outgoingEnqueueWithin?(subs: Array<{ clientId: string }>, packet: AedesPublishPacket, maxCount: number, maxBytes: number, limited: boolean[]): Promise<string[]>;
 }
 
 /** aedes's broker with the private fields we read or replace. */

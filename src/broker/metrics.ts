@@ -21,7 +21,7 @@ export interface MetricsSample {
   /** Bytes written to connections and not yet taken by the kernel: what slow consumers cost (--max-queued-bytes). */
   bytesQueued: number;
   retainedMessages: number;
-  /** Payload bytes of the retained messages; undefined for a store that does not count them (Redis). */
+  /** Payload bytes of the retained messages; undefined for a store that does not count them. */
   retainedBytes?: number;
   /** The configured limits, and what each turned away since the start. */
   limits?: ResourceLimits;
@@ -83,6 +83,7 @@ export class BrokerMetrics {
     const aedes = this.aedes && brokerInternals(this.aedes);
     let subscriptions = 0;
     let retainedMessages = 0;
+    let retainedBytes: number | undefined;
     let bytesReceived = this.closedBytesReceived;
     let bytesSent = this.closedBytesSent;
     let bytesQueued = 0;
@@ -95,9 +96,10 @@ export class BrokerMetrics {
       for (const client of connectedClients(aedes)) {
         subscriptions += Object.keys(client.subscriptions ?? {}).length;
       }
-      // The in-memory and SQLite stores count as they store; only Redis's must be walked.
-      if (aedes.persistence.retainedCount !== undefined) retainedMessages = aedes.persistence.retainedCount;
-      else for await (const _ of aedes.persistence.createRetainedStream("#")) retainedMessages++;
+      // Every store counts as it stores: in process (memory, SQLite) or in Redis (--cluster).
+      const store = aedes.persistence;
+      if (store.retainedCount !== undefined) [retainedMessages, retainedBytes] = [store.retainedCount, store.retainedBytes];
+      else if (store.retainedTotals) ({ count: retainedMessages, bytes: retainedBytes } = await store.retainedTotals());
     }
     const memory = process.memoryUsage();
     const cluster = aedes && clusterViewOf(aedes);
@@ -113,7 +115,7 @@ export class BrokerMetrics {
       bytesSent,
       bytesQueued,
       retainedMessages,
-      retainedBytes: aedes?.persistence.retainedBytes,
+      retainedBytes,
       limits: this.resources?.limits,
       refused: this.resources?.counters,
       memoryRssBytes: memory.rss,

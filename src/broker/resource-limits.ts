@@ -47,11 +47,10 @@ export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCou
     const warn = sparseWarning();
     if (limits.maxSubscriptions > 0) limitSubscriptions(aedes, limits.maxSubscriptions, counters, warn);
     const store = brokerInternals(aedes).persistence;
-    if (store.retainedCount === undefined) {
-      if (limits.maxRetained > 0 || limits.maxRetainedBytes > 0) log.debug("This store keeps no retained counts (Redis): --max-retained and --max-retained-bytes are not enforced.");
-    }
     limitRetained(store, limits, counters, warn);
-    if (store.outgoingSize !== undefined) limitOfflineQueues(aedes, store, limits, counters, warn);
+    // Redis's store is checked first: it inherits an outgoingSize that answers nothing.
+    if (store.outgoingEnqueueWithin !== undefined) limitOfflineQueuesInRedis(aedes, store, limits, counters, warn);
+    else if (store.outgoingSize !== undefined) limitOfflineQueues(aedes, store, limits, counters, warn);
     return { close() {} };
   };
 }
@@ -87,17 +86,21 @@ function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, 
 
 function limitRetained(store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
   const storeRetained = store.storeRetained.bind(store);
+  const refuse = (topic: string, reason: string) => {
+    counters.retained++;
+    warn(`retained ${reason}`, `Retained message on ${topic} not kept (${reason}); it was delivered to current subscribers.`);
+  };
+  const storeWithin = store.storeRetainedWithin?.bind(store);
   store.storeRetained = async (packet) => {
     const size = packet.payload.length;
     if (size > 0) {
       const reason = retainedRefusal(store, limits, packet.topic, size);
-      if (reason) {
-        counters.retained++;
-        warn(`retained ${reason}`, `Retained message on ${packet.topic} not kept (${reason}); it was delivered to current subscribers.`);
-        return;
-      }
+      if (reason) return refuse(packet.topic, reason);
     }
-    return storeRetained(packet);
+    // Redis's store counts in Redis, shared by every node: it checks the limits with the write.
+    if (storeWithin === undefined) return storeRetained(packet);
+    const refused = await storeWithin(packet, Math.max(limits.maxRetained, 0), Math.max(limits.maxRetainedBytes, 0));
+    if (refused) refuse(packet.topic, refused === "count" ? "--max-retained" : "--max-retained-bytes");
   };
 }
 
@@ -135,11 +138,32 @@ function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: Resourc
       }
       kept ??= subs.slice(0, i);
       counters.offlineMessages++;
-      warn(`offline ${clientId}`, `Offline session ${clientId} is full (--max-queued ${limits.maxQueued}, --max-queued-bytes ${limits.maxQueuedBytes}); new messages for it are not kept.`);
+      warnFull(warn, clientId, limits);
     }
     if (kept === undefined) return enqueue(subs, packet);
     return kept.length === 0 ? Promise.resolve() : enqueue(kept, packet);
   };
+}
+
+/** The same for Redis's store (--cluster): the queue lengths and bytes are read in Redis, with the write. */
+function limitOfflineQueuesInRedis(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+  if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
+  const enqueueWithin = store.outgoingEnqueueWithin!.bind(store);
+  const clients: Record<string, Client | undefined> = brokerInternals(aedes).clients;
+  store.outgoingEnqueueCombi = async (subs, packet) => {
+    // Connected here: bounded as it is delivered (slow-consumers.ts). A client connected to another
+    // node is limited as an offline one here: its Redis queue holds what it has not acknowledged.
+    const limited = subs.map((sub) => clients[sub.clientId] === undefined);
+    const full = await enqueueWithin(subs, packet, Math.max(limits.maxQueued, 0), Math.max(limits.maxQueuedBytes, 0), limited);
+    for (const clientId of full) {
+      counters.offlineMessages++;
+      warnFull(warn, clientId, limits);
+    }
+  };
+}
+
+function warnFull(warn: (key: string, text: string) => void, clientId: string, limits: ResourceLimits): void {
+  warn(`offline ${clientId}`, `Offline session ${clientId} is full (--max-queued ${limits.maxQueued}, --max-queued-bytes ${limits.maxQueuedBytes}); new messages for it are not kept.`);
 }
 
 /** A warning at most every 10 s for each key, so a flood of refusals does not flood the log. */

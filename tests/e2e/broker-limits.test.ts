@@ -2,9 +2,10 @@
 // (count, bytes, size of one), and the messages stored for an offline persistent session
 // (--max-queued, as mosquitto's max_queued_messages). Each cap shows in /metrics.
 import { afterAll, describe, expect, test } from "bun:test";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { freePort, startBroker, startMosquitto, stopStartedProcesses, testWithPrograms } from "./harness";
 import { connectV5, waitUntil } from "./mqtt5-client";
+import { connect311, keptWhileOffline, retainedTopics } from "./support/limits-clients";
 import { parsePrometheus } from "./prometheus";
 
 afterAll(stopStartedProcesses);
@@ -16,14 +17,6 @@ async function limitedBroker(...flags: string[]) {
   return { ...broker, metrics };
 }
 
-function connect311(url: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, ...options });
-  return new Promise((resolve, reject) => {
-    client.once("connect", () => resolve(client));
-    client.once("error", reject);
-  });
-}
-
 /** The SUBACK's codes for one SUBSCRIBE (MQTT.js rejects a SUBACK with failure codes; it carries the packet). */
 async function subackCodes(client: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<number[]> {
   try {
@@ -33,40 +26,6 @@ async function subackCodes(client: MqttClient, filters: Record<string, { qos: 0 
     if (!packet) throw error;
     return (packet.granted ?? packet.reasonCodes)!;
   }
-}
-
-/** The retained topics a new subscriber to `filter` gets, once `expected` of them arrived and a marker went round. */
-async function retainedTopics(url: string, filter: string, expected: number): Promise<string[]> {
-  const { client } = await connectV5(url);
-  const topics: string[] = [];
-  client.on("message", (topic, _payload, packet) => packet.retain && topics.push(topic));
-  await client.subscribeAsync(filter);
-  await waitUntil(() => topics.length >= expected);
-  await client.subscribeAsync("marker");
-  await client.publishAsync("marker", "m", { qos: 1 });
-  await client.endAsync();
-  return topics.sort();
-}
-
-/** A persistent session subscribes at QoS 1 and leaves; `count` QoS 1 messages are published; what it gets back. */
-async function keptWhileOffline(url: string, count: number, payload: (n: number) => string): Promise<string[]> {
-  const clientId = `offline-${Math.random().toString(36).slice(2)}`;
-  const first = await connect311(url, { clientId, clean: false });
-  await first.subscribeAsync("offline/q", { qos: 1 });
-  await first.endAsync();
-  const publisher = await connect311(url);
-  for (let n = 1; n <= count; n++) await publisher.publishAsync("offline/q", payload(n), { qos: 1 });
-  await publisher.endAsync();
-  const received: string[] = [];
-  const back = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, clientId, clean: false });
-  back.on("message", (_topic, body) => received.push(body.toString()));
-  // Everything kept arrives right after the CONNACK; a marker published after the reconnect comes last.
-  await new Promise((resolve) => back.once("connect", resolve));
-  await back.subscribeAsync("offline/done", { qos: 1 });
-  await back.publishAsync("offline/done", "done", { qos: 1 });
-  await waitUntil(() => received.includes("done"));
-  await back.endAsync();
-  return received.filter((body) => body !== "done");
 }
 
 describe("--max-subscriptions", () => {

@@ -263,7 +263,8 @@ describe("broker --cluster over a real redis-server", () => {
 
   testWithPrograms(["redis-server"], "a persistent QoS 1 subscriber on B: a fast stream from A arrives live, a queue past 1,000 is replayed whole, nothing stale after", async () => {
     const redis = await startRedis();
-    const [a, b] = await Promise.all([startNode(redis.url, "a"), startNode(redis.url, "b")]);
+    // --max-queued's default (1,000) would keep the queue below what this is about.
+    const [a, b] = await Promise.all([startNode(redis.url, "a", "--max-queued", "2000"), startNode(redis.url, "b", "--max-queued", "2000")]);
     const session = { clientId: "logger-3", clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 3600 } };
     const publisher = await mqtt.connectAsync(a.url, { protocolVersion: 5 });
     // In batches within the broker's Receive Maximum (20).
