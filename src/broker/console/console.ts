@@ -40,6 +40,7 @@ export interface ConsoleOptions {
 const TICK_MS = 1000;
 const RATE_HISTORY = 600;
 const LATENCY_BUCKET_MS = 30_000;
+const LATENCY_REFRESH_MS = 5_000;
 
 export class BrokerConsole {
   readonly clients = new ClientsView();
@@ -55,6 +56,7 @@ export class BrokerConsole {
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private readonly pingsSeen = new Map<string, number>();
   private readonly pingRoundTrips = new RingBuffer<RoundTripSample>(3600);
+  private latencyCache: { at: number; value: ReturnType<BrokerConsole["latency"]> } | undefined;
 
   constructor(private readonly options: ConsoleOptions) {}
 
@@ -102,12 +104,17 @@ export class BrokerConsole {
     };
   }
 
+  /** The last hour in 30 s buckets; worked out again at most every LATENCY_REFRESH_MS (an hour of samples is sorted each time). */
   latency(): { probe: LatencyBucket[]; ping: LatencyBucket[]; bucketMs: number } {
-    return {
+    const now = performance.now();
+    if (this.latencyCache && now - this.latencyCache.at < LATENCY_REFRESH_MS) return this.latencyCache.value;
+    const value = {
       bucketMs: LATENCY_BUCKET_MS,
       probe: latencyBuckets(this.probe?.samples() ?? [], LATENCY_BUCKET_MS),
       ping: latencyBuckets(this.pingRoundTrips.toArray(), LATENCY_BUCKET_MS),
     };
+    this.latencyCache = { at: now, value };
+    return value;
   }
 
   topicStats(): TopicStats | undefined {
