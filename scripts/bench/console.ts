@@ -182,6 +182,14 @@ export function writeConsoleResults({ phases, runs }: { phases: Phase[]; runs: R
   const [closedCpuWithout, closedCpuWith] = closed((r) => r.brokerCpuPercent);
   const [perCpuWithout, perCpuWith] = closed((r) => r.messagesPerSec / (r.brokerCpuPercent / 100));
   const pageRuns = runs.filter((r) => r.variant === "page open");
+  // Each page phase against the mean of the no-page phases either side of it: the pairing that
+  // cancels most of a drift in the machine's load.
+  const paired = phases.flatMap((phase, index) => {
+    const neighbours = [phases[index - 1], phases[index + 1]].filter((p): p is Phase => p !== undefined && !p.page);
+    if (!phase.page || neighbours.length === 0) return [];
+    return [phase.cpuUsPerMessage / (neighbours.reduce((sum, p) => sum + p.cpuUsPerMessage, 0) / neighbours.length) - 1];
+  });
+  const pairedChange = median(paired);
   const text = [
     "# What an open web console costs the broker",
     "",
@@ -193,6 +201,7 @@ export function writeConsoleResults({ phases, runs }: { phases: Phase[]; runs: R
     "| measure | no page | page open | change |",
     "|---|---|---|---|",
     `| broker CPU per message, µs | ${cpuWithout!.toFixed(2)} | ${cpuWith!.toFixed(2)} | ${change(cpuWithout!, cpuWith!)} |`,
+    `| broker CPU per message, each page phase against its neighbours (median of ${paired.length}; they spread from ${(Math.min(...paired) * 100).toFixed(0)}% to ${(Math.max(...paired) * 100).toFixed(0)}%) | | | ${pairedChange >= 0 ? "+" : ""}${(pairedChange * 100).toFixed(1)}% |`,
     `| msg/s received | ${Math.round(rateWithout!)} | ${Math.round(rateWith!)} | ${change(rateWithout!, rateWith!)} |`,
     `| throughput of a saturated broker core (1 / CPU per message), msg/s | ${Math.round(1e6 / cpuWithout!)} | ${Math.round(1e6 / cpuWith!)} | ${change(1 / cpuWithout!, 1 / cpuWith!)} |`,
     "",
