@@ -18,7 +18,7 @@ const pubArgs = {
   topic: { type: "string", alias: "t", description: "Topic to publish to (required)" },
   message: { type: "string", alias: "m", description: "Send this message" },
   file: { type: "string", alias: "f", description: "Send the bytes of this file as one message", valueHint: "file" },
-  "stdin-file": { type: "boolean", alias: "s", description: "Send all of stdin as one message" },
+  "stdin-file": { type: "boolean", foreignShort: "s", description: "Send all of stdin as one message" },
   "stdin-line": { type: "boolean", alias: "l", description: "Send each line of stdin as a message" },
   "null-message": { type: "boolean", alias: "n", description: "Send an empty message" },
   qos: { type: "string", alias: "q", description: "QoS: 0, 1 or 2", default: "0" },
@@ -40,13 +40,13 @@ const pubArgs = {
 type PubArgValues = { [K in keyof typeof pubArgs]?: string | boolean };
 type Source = "message" | "file" | "stdin-file" | "stdin-line" | "null-message";
 const SOURCES: Source[] = ["message", "file", "stdin-file", "stdin-line", "null-message"];
-const SHORT: Record<Source, string> = { message: "-m", file: "-f", "stdin-file": "-s", "stdin-line": "-l", "null-message": "-n" };
+const FLAG_OF: Record<Source, string> = { message: "-m", file: "-f", "stdin-file": "--stdin-file", "stdin-line": "-l", "null-message": "-n" };
 
 function sourceOf(args: PubArgValues): Source {
   const given = SOURCES.filter((source) => args[source] !== undefined && args[source] !== false);
   if (given.length !== 1) {
-    const what = given.length === 0 ? "no message given" : `${given.map((source) => SHORT[source]).join(" and ")} together`;
-    throw new UsageError(`${what}: use exactly one of -m, -f, -s, -l, -n`);
+    const what = given.length === 0 ? "no message given" : `${given.map((source) => FLAG_OF[source]).join(" and ")} together`;
+    throw new UsageError(`${what}: use exactly one of -m, -f, --stdin-file, -l, -n`);
   }
   return given[0]!;
 }

@@ -4,6 +4,9 @@ import { UsageError } from "./usage-error";
 export interface FlagDefinition {
   type?: "string" | "boolean" | "positional" | "enum" | "number";
   alias?: string | string[];
+  /** A short form this option has in another tool (mosquitto's -c) but not here, where the letter
+   * means one thing in every subcommand: named in the error so the habit finds the long form. */
+  foreignShort?: string;
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -59,7 +62,7 @@ function scanFlags(
       const negated = byName.get(camel(flag.slice(3)));
       if (negated?.[1].type === "boolean") entry = negated;
     }
-    if (!entry) throw new UsageError(`unknown option "${token.split("=")[0]}"`);
+    if (!entry) throw new UsageError(unknownOption(token.split("=")[0]!, definitions));
     const [key, definition] = entry;
     const takesValue = definition.type !== "boolean";
     let value = inlineValue;
@@ -77,4 +80,11 @@ function scanFlags(
 function splitOnce(text: string, separator: string): [string, string | undefined] {
   const index = text.indexOf(separator);
   return index < 0 ? [text, undefined] : [text.slice(0, index), text.slice(index + 1)];
+}
+
+function unknownOption(token: string, definitions: Record<string, FlagDefinition>): string {
+  const short = token.startsWith("--") ? undefined : token.slice(1);
+  const foreign = short && Object.entries(definitions).find(([, definition]) => definition.foreignShort === short);
+  if (!foreign) return `unknown option "${token}"`;
+  return `unknown option "${token}": use --${foreign[0]} (mosquitto's ${token}; short flags mean one thing in every subcommand here)`;
 }

@@ -132,9 +132,9 @@ describe("pub", () => {
     const { port } = await startBroker();
     const tools = ours(port, "5");
     const sub = await tools.sub("-t", "whole", "-C", "1", "-N", "-q", "1");
-    // Newlines, NULs and bytes that are not UTF-8, in two writes: -s must not split, trim or decode.
+    // Newlines, NULs and bytes that are not UTF-8, in two writes: --stdin-file must not split, trim or decode.
     const content = Buffer.concat([randomBytes(40_000), Buffer.from("\nline\r\n\0"), randomBytes(30_000)]);
-    const pub = new Proc([BINARY, "pub", "-p", String(port), "-t", "whole", "-s", "-q", "1"], { stdin: "pipe" });
+    const pub = new Proc([BINARY, "pub", "-p", String(port), "-t", "whole", "--stdin-file", "-q", "1"], { stdin: "pipe" });
     pub.stdin.write(content.subarray(0, 50_000));
     await pub.stdin.flush();
     pub.stdin.write(content.subarray(50_000));
@@ -209,11 +209,11 @@ describe("sub", () => {
       const { port } = await start();
       const tools = ours(port, "5");
       const id = `persistent-${Date.now()}`;
-      const first = await tools.sub("-i", id, "-c", "-q", "1", "-t", "away/+");
+      const first = await tools.sub("-i", id, "--disable-clean-session", "-q", "1", "-t", "away/+");
       first.kill("SIGINT");
       expect(await first.waitExit()).toBe(0);
       expect(await tools.pub("-t", "away/1", "-m", "while you were out", "-q", "1").waitExit()).toBe(0);
-      const back = pingpong("sub", "-p", String(port), "-i", id, "-c", "-q", "1", "-t", "away/+", "-C", "1", "-v");
+      const back = pingpong("sub", "-p", String(port), "-i", id, "--disable-clean-session", "-q", "1", "-t", "away/+", "-C", "1", "-v");
       expect(await back.waitExit()).toBe(0);
       expect(back.stdoutLines).toEqual(["away/1 while you were out"]);
     });
@@ -237,9 +237,9 @@ describe("sub", () => {
     expect(after.stdoutLines).toEqual([]);
 
     const id = `only-subscribe-${Date.now()}`;
-    expect(await tools.subPlain("-E", "-i", id, "-c", "-q", "1", "-t", "q/x").waitExit()).toBe(0);
+    expect(await tools.subPlain("-E", "-i", id, "--disable-clean-session", "-q", "1", "-t", "q/x").waitExit()).toBe(0);
     expect(await tools.pub("-t", "q/x", "-m", "queued", "-q", "1").waitExit()).toBe(0);
-    const back = tools.subPlain("-i", id, "-c", "-q", "1", "-t", "q/x", "-C", "1");
+    const back = tools.subPlain("-i", id, "--disable-clean-session", "-q", "1", "-t", "q/x", "-C", "1");
     expect(await back.waitExit()).toBe(0);
     expect(back.stdoutLines).toEqual(["queued"]);
   });
@@ -282,7 +282,7 @@ describe("sub", () => {
     }
     const pubHelp = pingpong("pub", "--help");
     expect(await pubHelp.waitExit()).toBe(0);
-    for (const flag of ["-m, --message", "-f, --file", "-s, --stdin-file", "-l, --stdin-line", "-n, --null-message", "-r, --retain"]) {
+    for (const flag of ["-m, --message", "-f, --file", "--stdin-file", "-l, --stdin-line", "-n, --null-message", "-r, --retain"]) {
       expect(pubHelp.output()).toContain(flag);
     }
     const { port } = await startBroker();

@@ -21,7 +21,7 @@ const CASES: Array<[string[], RegExp]> = [
   [["ping", "--protocol", "4.0"], /--protocol must be one of/],
   [["echo", "--keepalive", "70000"], /--keepalive must be an integer from 0 to 65535/],
   [["pub", "-m", "x"], /-t\/--topic is required/],
-  [["pub", "-t", "a"], /no message given: use exactly one of -m, -f, -s, -l, -n/],
+  [["pub", "-t", "a"], /no message given: use exactly one of -m, -f, --stdin-file, -l, -n/],
   [["pub", "-t", "a", "-m", "x", "-n"], /-m and -n together/],
   [["pub", "-t", "a/#", "-m", "x"], /--topic must not contain wildcards/],
   [["pub", "-t", "a", "-f", "/nonexistent"], /--file: cannot read "\/nonexistent": no such file/],
