@@ -11,6 +11,7 @@ import { guardProtocol } from "./protocol-guard";
 import { limitQueue, queueEventLog, type QueueLimits } from "./slow-consumers";
 import { brokerInternals } from "./aedes-internals";
 import { serveSharedSubscriptions } from "./shared-subscriptions";
+import { warmUpMessagePath } from "./warm-up";
 
 export interface BrokerOptions {
   host: string;
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   onListening?: (addresses: string[]) => void;
   /** --max-queued and what happens to a subscriber that stays full (src/broker/slow-consumers.ts). */
   queue?: QueueLimits;
+  /** Run the message path in a private broker right after start, so the first messages find it compiled (./warm-up.ts). Default true. */
+  warmUp?: boolean;
 }
 
 /** Hands a new MQTT connection (a socket, or a WebSocket wrapped as a Duplex) to the broker. */
@@ -40,6 +43,8 @@ export interface BrokerHandle {
   /** Every address actually bound, e.g. 127.0.0.1:10008 and [::1]:10008. */
   readonly addresses: string[];
   readonly port: number;
+  /** Resolves once the start-up warm-up of the message path is over (./warm-up.ts). */
+  readonly warmedUp: Promise<void>;
   /**
    * Stops accepting, closes every client, and resolves when all is shut. With `drainMs`, first
    * delivers what is in flight for up to that long (see src/broker/drain.ts).
@@ -96,11 +101,17 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   }
 
   options.onListening?.(listeners.flatMap((listener) => listener.addresses));
+  const warmUp = options.warmUp === false ? undefined : warmUpMessagePath(protocolOptions(options.limits) as AedesOptions);
+  if (warmUp && isDebugEnabled()) {
+    const startedAt = performance.now();
+    void warmUp.done.then((ranThrough) => ranThrough && log.debug(`Message path warmed up in ${Math.round(performance.now() - startedAt)} ms.`));
+  }
   let closing: Promise<void> | undefined;
   const close = (closeOptions: { drainMs?: number } = {}) =>
     (closing ??= (async () => {
       // Stop accepting first, in this very tick: nothing new may connect once shutdown has begun.
       const stopped = Promise.all(listeners.map((listener) => listener.close()));
+      await warmUp?.stop();
       await Promise.all(services.map((service) => service.close()));
       if (closeOptions.drainMs) {
         const left = await drain(aedes, drainState, closeOptions.drainMs);
@@ -115,7 +126,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       await Promise.all([stopped, ...ending.map((stream) => new Promise((resolve) => stream.once("close", resolve)))]);
     })());
 
-  return { aedes, addresses: listeners.flatMap((listener) => listener.addresses), port: listeners[0]!.port, close };
+  const warmedUp = warmUp ? warmUp.done.then(() => {}) : Promise.resolve();
+  return { aedes, addresses: listeners.flatMap((listener) => listener.addresses), port: listeners[0]!.port, warmedUp, close };
 }
 
 function clientName(client: Client | null): string {

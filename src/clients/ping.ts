@@ -9,6 +9,7 @@ import { BREAKDOWN_REQUEST_PROPERTY, type BreakdownStats, type ProbeBreakdown } 
 import { canWriteDirectly } from "./direct-publish";
 import { PingBreakdown, PINGREQ } from "./ping-breakdown";
 import { readClock } from "./read-clock";
+import { Schedule } from "./ping-schedule";
 import { subscribeAll } from "./subscribe";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
 
@@ -75,14 +76,30 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   let resolveFinished!: (summary: PingSummary) => void;
   const finished = new Promise<PingSummary>((resolve) => (resolveFinished = resolve));
 
+  const lost = (probe: Probe) => listener.lost?.(probe);
+  // Probes past their timeout are lost (reported) or forgotten (answered) whenever the pinger is
+  // awake anyway; a timer wakes it only while a probe still waits for its echo.
+  const sweep = () => {
+    probes.expire(performance.now(), timeoutMs, lost);
+    finishWhenAllAccounted();
+    sweepWhenOneCanBeLost();
+  };
+  const sweepWhenOneCanBeLost = () => {
+    const oldestSentAtMs = probes.oldestUnansweredSentAtMs();
+    schedule.sweepAt(oldestSentAtMs === undefined ? undefined : oldestSentAtMs + timeoutMs, sweep);
+  };
+
   client.on("message", (topic, payload, packet) => {
     if (topic !== pongTopic || !send.isOurs(packet.properties?.correlationData)) return;
     const echoAtMs = readAt();
+    // An echo past its probe's timeout is another pinger's to the book, as it was with a timer sweep.
+    probes.expire(echoAtMs, timeoutMs, lost);
     const outcome = probes.answer(timestampPrefix(payload), echoAtMs);
     if (outcome.kind === "duplicate") listener.duplicate?.(outcome.probe);
     if (outcome.kind !== "echo") return;
     const parts = breakdown?.echoed(outcome.probe, echoAtMs, packet.properties?.userProperties);
     listener.echo?.(outcome.probe, outcome.rttMs, outcome.outOfOrder, parts);
+    if (probes.oldestUnansweredSentAtMs() === undefined) schedule.cancelSweep();
     finishWhenAllAccounted();
   });
 
@@ -96,6 +113,11 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   await subscribeAll(client, [pongTopic], options.qos);
 
   const sendProbe = () => {
+    sendProbeNow();
+    probes.expire(performance.now(), timeoutMs, lost);
+    sweepWhenOneCanBeLost();
+  };
+  const sendProbeNow = () => {
     const probe = probes.open(performance.timeOrigin + performance.now());
     const payload = buildProbePayload(probe.timestamp, options.size);
     listener.sent?.(probe);
@@ -140,11 +162,6 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     due: () => probes.transmitted + window.held,
     count,
     probeDue,
-    sweep: () => {
-      probes.expire(performance.now(), timeoutMs, (probe) => listener.lost?.(probe));
-      finishWhenAllAccounted();
-    },
-    sweepMs: Math.min(100, timeoutMs / 4),
   });
 
   return {
@@ -238,45 +255,6 @@ class ReceiveWindow {
     this.inFlight++;
     this.sendHeld();
   };
-}
-
-/** Sends on a fixed schedule (start + n·interval), so timer lag does not accumulate into drift. */
-class Schedule {
-  startedAt = 0;
-  stopped = false;
-  private sendTimer: ReturnType<typeof setTimeout> | undefined;
-  private sweepTimer: ReturnType<typeof setInterval> | undefined;
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(private readonly intervalMs: number) {}
-
-  start(plan: { due: () => number; count?: number; probeDue: () => void; sweep: () => void; sweepMs: number }): void {
-    this.startedAt = performance.now();
-    const next = () => {
-      const due = plan.due();
-      if (this.stopped || (plan.count !== undefined && due >= plan.count)) return;
-      const delay = Math.max(0, this.startedAt + due * this.intervalMs - performance.now());
-      this.sendTimer = setTimeout(() => {
-        plan.probeDue();
-        next();
-      }, delay);
-    };
-    plan.probeDue();
-    next();
-    this.sweepTimer = setInterval(plan.sweep, plan.sweepMs);
-  }
-
-  /** Runs `then` after `ms`, once. */
-  lingerThen(ms: number, then: () => void): void {
-    this.lingerTimer ??= setTimeout(then, ms);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.sendTimer);
-    clearInterval(this.sweepTimer);
-    clearTimeout(this.lingerTimer);
-  }
 }
 
 /** What the pinger reads of MQTT.js's state; it has no public API for these. */

@@ -73,6 +73,12 @@ export class ProbeBook {
     }
   }
 
+  /** When the oldest probe still waiting for its echo was sent (undefined: none waits). */
+  oldestUnansweredSentAtMs(): number | undefined {
+    for (const probe of this.pending.values()) if (!probe.answered) return probe.sentAtMs;
+    return undefined;
+  }
+
   get received(): number {
     return this.rtt.count;
   }

@@ -67,6 +67,20 @@ describe("the HTTP endpoint", () => {
     expect(after.get("mqtt_pingpong_uptime_seconds")).toBeGreaterThanOrEqual(0);
   });
 
+  test("the start-up warm-up of the message path leaves no client, subscription, message or log line behind", async () => {
+    const { proc, scrape } = await metricsBroker("--verbose");
+    await proc.waitFor(/Message path warmed up in \d+ ms\./);
+    const after = await scrape();
+    expect(after.get("mqtt_pingpong_clients_connected")).toBe(0);
+    expect(after.get("mqtt_pingpong_clients_total")).toBe(0);
+    expect(after.get("mqtt_pingpong_subscriptions")).toBe(0);
+    expect(after.get("mqtt_pingpong_messages_received_total")).toBe(0);
+    expect(after.get("mqtt_pingpong_messages_sent_total")).toBe(0);
+    expect(after.get("mqtt_pingpong_bytes_received_total")).toBe(0);
+    // --verbose logs every client and publish of the real broker: none of the warm-up's.
+    expect(proc.output()).not.toMatch(/warm-up\/|Client warm-up/);
+  });
+
   test("an HTTP port in use is exit status 4", async () => {
     const { base } = await metricsBroker();
     const taken = new URL(base).port;

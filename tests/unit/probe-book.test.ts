@@ -39,4 +39,18 @@ describe("the pinger's probe book", () => {
     expect(book.allAccounted(2)).toBe(true);
     expect(book.answer(unanswered.timestamp, 600)).toEqual({ kind: "unknown" });
   });
+
+  test("the oldest probe still waiting names the next loss deadline; none once all are answered", () => {
+    const book = new ProbeBook(3);
+    expect(book.oldestUnansweredSentAtMs()).toBeUndefined();
+    const first = book.open(1_000);
+    first.sentAtMs = 10;
+    const second = book.open(2_000);
+    second.sentAtMs = 20;
+    expect(book.oldestUnansweredSentAtMs()).toBe(10);
+    book.answer(first.timestamp, 15);
+    expect(book.oldestUnansweredSentAtMs()).toBe(20);
+    book.answer(second.timestamp, 25);
+    expect(book.oldestUnansweredSentAtMs()).toBeUndefined();
+  });
 });
