@@ -23,6 +23,8 @@ export interface LocalClusterHandle {
   readonly ready: Promise<void>;
   /** SIGTERM to every node (SIGKILL after killAfterMs); resolves when all have exited. */
   close(killAfterMs?: number): Promise<void>;
+  /** SIGHUP to every node that listens (each reloads its files); how many got it. */
+  reload(): number;
 }
 
 /** A node exited before it listened (port in use: 4, Redis unreachable: 5, ...). */
@@ -39,6 +41,8 @@ export function startLocalCluster(options: LocalClusterOptions): LocalClusterHan
   const ports = Array.from({ length: options.nodes }, (_, i) => options.basePort + i);
   let closing = false;
   const children: ChildProcess[] = [];
+  // A node handles SIGHUP once it listens; before, the signal would end it.
+  const listeningChildren = new Set<ChildProcess>();
   const exits: Promise<void>[] = [];
   const listening: Promise<void>[] = [];
 
@@ -54,6 +58,7 @@ export function startLocalCluster(options: LocalClusterOptions): LocalClusterHan
           createInterface({ input: child[stream]! }).on("line", (line) => {
             if (!started && /^Broker listening on /.test(line)) {
               started = true;
+              listeningChildren.add(child);
               resolve();
             }
             options.onLine(port, line, stream);
@@ -79,8 +84,16 @@ export function startLocalCluster(options: LocalClusterOptions): LocalClusterHan
     clearTimeout(timer);
   };
 
+  const reload = () => {
+    let sent = 0;
+    for (const child of listeningChildren) {
+      if (child.exitCode === null && child.signalCode === null && child.kill("SIGHUP")) sent++;
+    }
+    return sent;
+  };
+
   const ready = Promise.all(listening).then(() => undefined);
   // Unheard rejections would end the process before the command can report them.
   ready.catch(() => {});
-  return { ports, ready, close };
+  return { ports, ready, close, reload };
 }

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { DEFAULT_CONNECT_RETRY_MS, defaultClientId } from "../clients/connection";
 import { startEcho } from "../clients/echo";
-import { setLogLevel } from "../log";
+import { log, setLogLevel } from "../log";
 import { startBrokerOrExit } from "./broker";
 import { exitOnConnectionError } from "./client-run";
 import { probeArgs, runPing, toProbeOptions } from "./ping";
@@ -9,6 +9,7 @@ import { portFlag } from "../core/flag-parsers";
 import { httpWithConsole } from "../broker/console";
 import { BrokerMetrics } from "../broker/metrics";
 import type { BrokerOptions } from "../broker/server";
+import { onReloadSignal } from "./reload-signal";
 
 export default defineCommand({
   meta: { name: "all", description: "Broker, echo and ping together in one process" },
@@ -27,6 +28,8 @@ export default defineCommand({
       const http = httpWithConsole({ host: "localhost", port: portFlag(args["http-port"], "http-port"), metrics, access: {}, pingTopic: probe.pingTopic, pongTopic: probe.pongTopic });
       Object.assign(brokerOptions, { listeners: [http.listener], services: [metrics.attach, http.service], onConnection: metrics.countConnection, onListening: http.onListening });
     }
+    // SIGHUP means reload, as for `broker` (systemctl reload, log rotation); all's broker reads no files.
+    onReloadSignal(() => log.info("SIGHUP: nothing to reload (all's broker reads no files)."));
     const broker = await startBrokerOrExit(brokerOptions);
     // Clients use the port actually bound, so --port 0 works too.
     const connection = (role: string) => ({

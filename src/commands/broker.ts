@@ -3,11 +3,11 @@ import { startBroker, ListenError, type BrokerHandle, type BrokerOptions } from 
 import { withConfigFile } from "../broker/setup/config";
 import { brokerArgs } from "../broker/setup/flags";
 import { brokerSetupOf } from "../broker/setup/options";
-import { reloadFiles, type ReloadTargets } from "../broker/setup/reload";
 import { ExitCode } from "../core/exit-codes";
 import { log, setLogLevel } from "../log";
 import { joinClusterFromArgs } from "./cluster-join";
 import { onShutdownSignal } from "./shutdown-signal";
+import { onReloadSignal, reloadBrokerFiles } from "./reload-signal";
 
 /** Starts the broker or ends the process with exit status 4 and one line. */
 export async function startBrokerOrExit(options: BrokerOptions): Promise<BrokerHandle> {
@@ -24,18 +24,6 @@ export async function startBrokerOrExit(options: BrokerOptions): Promise<BrokerH
   }
 }
 
-/** SIGHUP (systemctl reload, log rotation) re-reads the broker's files instead of ending it. */
-function onReloadSignal(targets: ReloadTargets): void {
-  process.on("SIGHUP", () => {
-    try {
-      const reloaded = reloadFiles(targets);
-      log.info(reloaded ? `SIGHUP: reloaded ${reloaded}.` : "SIGHUP: nothing to reload (no --password-file, --acl-file or --cert).");
-    } catch (error) {
-      log.error(`SIGHUP: reload failed, keeping the previous configuration: ${(error as Error).message}`);
-    }
-  });
-}
-
 export default defineCommand({
   meta: { name: "broker", description: "Run an MQTT broker (in memory) on localhost:10008" },
   args: brokerArgs,
@@ -44,7 +32,7 @@ export default defineCommand({
     setLogLevel({ verbose: Boolean(settings.verbose) });
     const { options, reliability, reload } = brokerSetupOf(settings);
     // Before the listeners: once "Broker listening" is logged, a SIGHUP must not end the process.
-    onReloadSignal(reload);
+    onReloadSignal(reloadBrokerFiles(reload));
     // --cluster: Redis carries the messages and holds the sessions (src/broker/cluster.ts).
     const cluster = await joinClusterFromArgs(settings);
     options.aedes = { ...cluster?.aedesOptions, ...options.aedes };

@@ -5,6 +5,7 @@ import { ExitCode } from "../core/exit-codes";
 import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
 import { onShutdownSignal } from "./shutdown-signal";
+import { onReloadSignal } from "./reload-signal";
 import { parseIntegerFlag } from "../core/flag-parsers";
 
 /** How to start this same program again: the compiled binary alone, or bun with the script. */
@@ -44,6 +45,8 @@ export default defineCommand({
       onLine: (port, line, stream) => (stream === "stdout" ? process.stdout : process.stderr).write(`[${port}] ${line}\n`),
       onExit: (port, status) => log.warn(`Node on port ${port} exited with status ${status}; the others go on.`),
     });
+    // Each node reloads its own files (they run in their own process group, so only we can tell them).
+    onReloadSignal(() => log.info(`SIGHUP: sent to ${cluster.reload()} of ${nodes} nodes.`));
     let stopping = false;
     onShutdownSignal(async (signal) => {
       stopping = true;

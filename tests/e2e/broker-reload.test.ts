@@ -9,6 +9,7 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { makeTlsFiles } from "./clients-peers";
 import { freePort, pingpong, startBroker, testWithPrograms, type Proc } from "./harness";
+import { freePortRange, startRedis } from "./cluster-harness";
 
 const connected: MqttClient[] = [];
 
@@ -196,5 +197,44 @@ describe("broker SIGHUP", () => {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     await client.endAsync();
     expect(broker.exitCode).toBeNull();
+  });
+});
+
+describe("SIGHUP to all and cluster", () => {
+  test("all: the broker has nothing to reload, and the probes go on", async () => {
+    const all = pingpong("all", "--port", String(await freePort()), "--interval", "100ms");
+    await all.waitFor(/seq=2 /);
+    await hangUp(all, /^SIGHUP: nothing to reload/);
+    // Probes after the signal still come back: the run was not ended.
+    const after = all.lines.filter((line) => /seq=\d+ /.test(line)).length;
+    await all.waitForCount(/seq=\d+ /, after + 3);
+    expect(all.exitCode).toBeNull();
+    all.kill("SIGINT");
+    expect(await all.waitExit(5_000)).toBe(0);
+  });
+
+  testWithPrograms(["redis-server"], "cluster: passes SIGHUP to every node, and each reloads its password file", async () => {
+    const dir = tempDir();
+    const passwd = join(dir, "passwd");
+    await addUser(passwd, "alice");
+    const redis = await startRedis();
+    const base = await freePortRange(2);
+    const cluster = pingpong("cluster", "--nodes", "2", "--base-port", String(base), "--redis", redis.url, "--", "--password-file", passwd);
+    try {
+      await cluster.waitFor(/Cluster of 2 nodes on ports/, 20_000);
+      const urls = [0, 1].map((i) => `mqtt://127.0.0.1:${base + i}`);
+      await addUser(passwd, "bob");
+      for (const url of urls) expect(await canLogIn(url, "bob")).toBe(false);
+      process.kill(cluster.pid, "SIGHUP");
+      await cluster.waitFor(/^SIGHUP: sent to 2 of 2 nodes\.$/);
+      for (let i = 0; i < 2; i++) await cluster.waitFor(new RegExp(`^\\[${base + i}\\] SIGHUP: reloaded password file \\(2 users\\)\\.$`));
+      for (const url of urls) expect(await canLogIn(url, "bob")).toBe(true);
+      expect(cluster.exitCode).toBeNull();
+      cluster.kill("SIGTERM");
+      expect(await cluster.waitExit(15_000)).toBe(0);
+    } finally {
+      await closeAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
