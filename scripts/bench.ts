@@ -37,9 +37,9 @@ const quick = flags.quick;
 const rounds = Number(flags.rounds ?? (quick ? 1 : 5));
 const durationS = quick ? 1 : 4;
 // Seconds of traffic before each run's measured part (the broker is started for each run): --warmup.
-// The round trips get longer: a fresh broker's JIT compiler thread shares its core and was still busy
-// 1-3 s after the start (~120 ms of CPU in those 2 s, ~1 ms in seconds 11-13), which a single
-// in-flight message feels and a saturating throughput run does not; mosquitto has no such phase.
+// The round trips get longer: a fresh broker's JIT compiler thread shares its core and stays busy
+// for the first seconds, which a single in-flight message feels and a saturating throughput run does
+// not; mosquitto has no such phase (measured in docs/performance-log.md, 65a6565).
 const warmupS = Number(flags.warmup ?? (quick ? 0.5 : 1));
 const rttWarmupS = Number(flags.warmup ?? (quick ? 0.5 : 5));
 const idleConnections = Number(flags.connections ?? (quick ? 1000 : 10_000));

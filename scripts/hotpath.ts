@@ -7,9 +7,9 @@
 // on top of a bare echo server. Far less noisy than `npm run bench` on a shared machine.
 //
 // With --gap-us N the thread sleeps N µs before each message, as a broker waiting in epoll does
-// between round trips, and the median single message is reported: on this (virtual) machine a
-// message after a sleep costs 2-3x one in a busy loop, and that cold cost is what a round trip
-// pays. --spin waits the same time busily instead.
+// between round trips, and the median single message is reported: a message after a sleep costs
+// more than one in a busy loop (caches gone cold), and that cold cost is what a round trip pays.
+// --spin waits the same time busily instead.
 //
 //   bun scripts/hotpath.ts [--qos 0|1] [--messages N] [--rounds R] [--size BYTES] [--protocol 4|5] [--gap-us N [--spin] [--warm N]] [--no-warm-up] [-- broker flags]
 import type { Duplex } from "node:stream";

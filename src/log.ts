@@ -41,7 +41,7 @@ export const log = createConsola({ level: 3, reporters: [oneLineReporter] });
 
 /**
  * log.info for lines logged per connection: the same line, without consola's work per call (its
- * argument checks, a Date and a JSON copy for its repeat filter were 8% of the CPU of a connect).
+ * argument checks, a Date and a JSON copy for its repeat filter), which a connect pays every time.
  */
 export function infoLine(text: string): void {
   if (log.level < 3) return;
