@@ -14,8 +14,9 @@ export class BindError extends Error {
 
 /**
  * Plain MQTT over TCP on one address, on Bun's native sockets (Bun.listen) rather than node:net:
- * about half the memory per idle connection and one send(2) per batch of writes. Each connection
- * reaches the broker as a SocketStream, the part of a Duplex that aedes uses. TCP_NODELAY is on:
+ * no node:net stream machinery held by every idle connection, and a batch of writes leaves in one
+ * send(2) (docs/performance-log.md, 02a0d3c). Each connection reaches the broker as a SocketStream,
+ * the part of a Duplex that aedes uses. TCP_NODELAY is on:
  * Nagle would hold small MQTT packets back ~40 ms, and every round trip would pay for it.
  */
 export function listenTcp(host: string, port: number, accept: (stream: Duplex) => void): Bound {
