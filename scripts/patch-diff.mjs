@@ -1,7 +1,8 @@
 // Writes one patch of a dependency's series from your edits in node_modules, for maintainers:
 //   node scripts/patch-diff.mjs aedes patches/aedes/50-will-delay.patch
-// The patch is the difference between the package with every *other* patch of its series applied
-// and node_modules/<package> as it is now, so the named patch holds exactly the edits not in the others.
+// The patch is the difference between the package with the series' earlier patches applied and
+// node_modules/<package> as it is now with the later ones taken out, so it holds exactly the edits
+// not in the others, at its place in the order.
 // Edit node_modules/<package> after `npm install` (which applies the series), then run this.
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,10 +27,19 @@ const base = join(work, "a");
 const edited = join(work, "b");
 cpSync(pristineDir, base, { recursive: true });
 cpSync(join(root, "node_modules", name), edited, { recursive: true });
-const others = readdirSync(join(root, seriesDir)).filter((file) => file.endsWith(".patch") && file !== basename(target)).sort();
-for (const file of others) {
-  const applied = spawnSync("git", ["apply", "-"], { cwd: base, input: readFileSync(join(root, seriesDir, file)), env: { ...process.env, GIT_CEILING_DIRECTORIES: work } });
+// The patch sits between the ones named before it and the ones after it: its "before" is pristine
+// plus the earlier patches, its "after" is node_modules with the later patches taken out again.
+const series = readdirSync(join(root, seriesDir)).filter((file) => file.endsWith(".patch")).sort();
+const earlier = series.filter((file) => file < basename(target));
+const later = series.filter((file) => file > basename(target));
+const git = (cwd, args, input) => spawnSync("git", args, { cwd, input, env: { ...process.env, GIT_CEILING_DIRECTORIES: work } });
+for (const file of earlier) {
+  const applied = git(base, ["apply", "-"], readFileSync(join(root, seriesDir, file)));
   if (applied.status !== 0) fail(`${file} does not apply: ${applied.stderr}`);
+}
+for (const file of [...later].reverse()) {
+  const undone = git(edited, ["apply", "-R", "-"], readFileSync(join(root, seriesDir, file)));
+  if (undone.status !== 0) fail(`your edits overlap ${file}, which comes later in the series: change that patch too, or give yours a later number (${undone.stderr})`);
 }
 // git diff --no-index names files a/<path> b/<path> when run from the folder holding both trees.
 const diff = spawnSync("git", ["diff", "--no-index", "--no-color", "--no-prefix", "a", "b"], { cwd: work, encoding: "utf8", maxBuffer: 1 << 28 });
@@ -49,8 +59,8 @@ if (!text) {
     const applied = spawnSync("git", ["apply", "-"], { cwd: check, input: readFileSync(join(root, seriesDir, file)), env: { ...process.env, GIT_CEILING_DIRECTORIES: work } });
     if (applied.status !== 0) fail(`the series does not apply in order at ${file}: ${applied.stderr}(your edits in node_modules/${name} are untouched; renumber or rebase the patches)`);
   }
-  const same = spawnSync("git", ["diff", "--no-index", "--quiet", "check", "b"], { cwd: work });
-  if (same.status !== 0) fail(`the series applied in order does not reproduce node_modules/${name}; your edits are untouched, and are kept in ${edited}`);
+  const same = spawnSync("git", ["diff", "--no-index", "--quiet", check, join(root, "node_modules", name)], { cwd: work });
+  if (same.status !== 0) fail(`the series applied in order does not reproduce node_modules/${name}; your edits there are untouched`);
   console.log(`the series (${all.length} patches) reproduces node_modules/${name}`);
 }
 rmSync(work, { recursive: true, force: true });

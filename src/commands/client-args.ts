@@ -32,7 +32,7 @@ export const connectionArgs = {
 
 /** mosquitto_pub/mosquitto_sub's -c, for pub and sub (ping has its own -c, the count). */
 export const keepSessionArg = {
-  "disable-clean-session": { type: "boolean", foreignShort: "c", description: "Keep the session for --client-id (same as --no-clean)" },
+  "disable-clean-session": { type: "boolean", description: "Keep the session for --client-id (same as --no-clean)" },
 } as const satisfies ArgsDef;
 
 type ConnectionArgValues = { [K in keyof typeof connectionArgs | keyof typeof keepSessionArg]?: string | boolean } & { url?: string | string[] };

@@ -18,7 +18,7 @@ const pubArgs = {
   topic: { type: "string", alias: "t", description: "Topic to publish to (required)" },
   message: { type: "string", alias: "m", description: "Send this message" },
   file: { type: "string", alias: "f", description: "Send the bytes of this file as one message", valueHint: "file" },
-  "stdin-file": { type: "boolean", foreignShort: "s", description: "Send all of stdin as one message" },
+  "stdin-file": { type: "boolean", description: "Send all of stdin as one message" },
   "stdin-line": { type: "boolean", alias: "l", description: "Send each line of stdin as a message" },
   "null-message": { type: "boolean", alias: "n", description: "Send an empty message" },
   qos: { type: "string", alias: "q", description: "QoS: 0, 1 or 2", default: "0" },

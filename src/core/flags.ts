@@ -4,10 +4,13 @@ import { UsageError } from "./usage-error";
 export interface FlagDefinition {
   type?: "string" | "boolean" | "positional" | "enum" | "number";
   alias?: string | string[];
-  /** A short form this option has in another tool (mosquitto's -c) but not here, where the letter
-   * means one thing in every subcommand: named in the error so the habit finds the long form. */
-  foreignShort?: string;
 }
+
+/**
+ * mosquitto's short forms of options that are spelled out here, because the letter means one thing
+ * in every subcommand (-c and -s are ping's --count and --size): the error names the long form.
+ */
+const MOSQUITTO_SHORT_FORMS: Record<string, string> = { c: "disable-clean-session", s: "stdin-file" };
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -83,8 +86,7 @@ function splitOnce(text: string, separator: string): [string, string | undefined
 }
 
 function unknownOption(token: string, definitions: Record<string, FlagDefinition>): string {
-  const short = token.startsWith("--") ? undefined : token.slice(1);
-  const foreign = short && Object.entries(definitions).find(([, definition]) => definition.foreignShort === short);
-  if (!foreign) return `unknown option "${token}"`;
-  return `unknown option "${token}": use --${foreign[0]} (mosquitto's ${token}; short flags mean one thing in every subcommand here)`;
+  const long = token.startsWith("--") ? undefined : MOSQUITTO_SHORT_FORMS[token.slice(1)];
+  if (!long || !(long in definitions)) return `unknown option "${token}"`;
+  return `unknown option "${token}": use --${long} (mosquitto's ${token}; short flags mean one thing in every subcommand here)`;
 }
