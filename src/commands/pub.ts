@@ -102,7 +102,7 @@ function* repeated(message: Buffer, times: number): Iterable<Buffer> {
 }
 
 export default defineCommand({
-  meta: { name: "pub", description: "Publish messages, like mosquitto_pub (same short flags)" },
+  meta: { name: "pub", description: "Publish messages, like mosquitto_pub (its flags; -c and -s are spelled out)" },
   args: pubArgs,
   async run({ args, rawArgs }) {
     logToStderrOnly();

@@ -65,7 +65,7 @@ function outputFormat(args: SubArgValues): (message: ReceivedMessage) => Buffer 
 const flushStdout = () => new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
 
 export default defineCommand({
-  meta: { name: "sub", description: "Subscribe and print messages, like mosquitto_sub (same short flags)" },
+  meta: { name: "sub", description: "Subscribe and print messages, like mosquitto_sub (its flags; -c is spelled --disable-clean-session)" },
   args: subArgs,
   async run({ args, rawArgs }) {
     logToStderrOnly();
