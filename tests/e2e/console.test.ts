@@ -271,6 +271,39 @@ describe("web console with traffic", () => {
   });
 });
 
+describe("web console history", () => {
+  browserTest("the rate chart opens full: traffic from before the page opened is on it", async () => {
+    const broker = await consoleBroker();
+    // 300 messages over about 3 s, with no page open, then quiet.
+    const pub = pingpong("pub", "--url", broker.url, "--topic", "before/page", "--message", "x", "--repeat", "300", "--repeat-delay", "10ms");
+    expect(await pub.waitExit(30_000)).toBe(0);
+    // The broker's own history (not a page's) holds the traffic, and has recorded the quiet after it.
+    type Rate = { at: number; messagesIn: number };
+    const deadline = Date.now() + 20_000;
+    let rates: Rate[] = [];
+    for (;;) {
+      rates = ((await (await fetch(`${broker.base}/api/state`)).json()) as { rates: Rate[] }).rates;
+      if (rates.some((rate) => rate.messagesIn > 0) && rates.at(-1)!.messagesIn === 0) break;
+      if (Date.now() > deadline) throw new Error(`no traffic in the broker's rate history; its last points: ${JSON.stringify(rates.slice(-5))}`);
+      await Bun.sleep(200);
+    }
+    const { page, errors, close } = await openPage(browser, `${broker.base}/`);
+    const busyPoints = () =>
+      page.evaluate(() => {
+        const ys = (document.querySelector("#msgs-chart path.in")?.getAttribute("d") ?? "").split(/[ML]/).filter(Boolean).map((point) => Number(point.split(",")[1]));
+        const baseline = Math.max(...ys);
+        return ys.filter((y) => y < baseline - 1).length;
+      });
+    await page.waitForFunction(() => document.querySelector("#msgs-chart path.in") !== null, null, WAIT);
+    // Nothing was published since the page opened: every point above zero is from before it.
+    expect(await busyPoints()).toBeGreaterThanOrEqual(2);
+    expect(await page.textContent("#msgs-rate")).toBe("0 · 0");
+    await screenshot(page, "console-history");
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
+
 describe("console security", () => {
   browserTest("with --password-file: unauthenticated requests are refused, a user of the file logs in", async () => {
     const dir = mkdtempSync(join(tmpdir(), "console-auth-"));
@@ -295,6 +328,82 @@ describe("console security", () => {
     await close();
   });
 
+  browserTest("with --console-admins: another user of the file sees no buttons that act, and its POSTs get 403", async () => {
+    needMosquittoClients();
+    const dir = mkdtempSync(join(tmpdir(), "console-admins-"));
+    const file = join(dir, "passwd");
+    expect(await pingpong("passwd", "-b", file, "alice", "alice-Pass-1").waitExit()).toBe(0);
+    expect(await pingpong("passwd", "-b", file, "bob", "bob-Pass-1").waitExit()).toBe(0);
+    const broker = await consoleBroker("--password-file", file, "--console-admins", "alice");
+    expect(await mosquitto("mosquitto_pub", broker.port, "-u", "alice", "-P", "alice-Pass-1", "-t", "kept/state", "-m", "on", "-r").waitExit()).toBe(0);
+    const echo = pingpong("echo", "--url", broker.url, "--client-id", "watched-echo", "--username", "alice", "--password", "alice-Pass-1");
+    await broker.proc.waitFor(/Client watched-echo subscribed/);
+
+    const logIn = async (user: string, password: string) => {
+      const opened = await openPage(browser, `${broker.base}/`);
+      await opened.page.fill('[name="user"]', user);
+      await opened.page.fill('[name="password"]', password);
+      await opened.page.click('button[type="submit"]');
+      await opened.page.waitForFunction(() => document.getElementById("connection")?.textContent === "live", null, WAIT);
+      return opened;
+    };
+    /** A POST from the page itself (its Origin, cookie and token), as its buttons send them. */
+    const postFromPage = (page: Page, path: string, body: unknown) =>
+      page.evaluate(
+        async ([path, body]) => {
+          const token = document.querySelector<HTMLMetaElement>('meta[name="console-token"]')!.content;
+          const response = await fetch(path as string, { method: "POST", headers: { "Content-Type": "application/json", "X-Console-Token": token }, body: JSON.stringify(body) });
+          return response.status;
+        },
+        [path, body] as const,
+      );
+
+    const viewer = await logIn("bob", "bob-Pass-1");
+    expect(await viewer.page.textContent("#user")).toBe("bob (read-only)");
+    await showTab(viewer.page, "clients");
+    await viewer.page.locator('#clients-table tr[data-client-id="watched-echo"]').click();
+    await viewer.page.waitForFunction(() => document.getElementById("client-detail-id")?.textContent === "watched-echo", null, WAIT);
+    expect(await viewer.page.isVisible("#client-disconnect")).toBe(false);
+    await showTab(viewer.page, "topics");
+    await viewer.page.locator('#topic-tree [data-topic="kept/state"]').click();
+    await viewer.page.waitForFunction(() => document.getElementById("payload-view")?.textContent === "on", null, WAIT);
+    expect(await viewer.page.isVisible("#retained-delete")).toBe(false);
+    expect(await viewer.page.isVisible("#retained-delete-branch")).toBe(false);
+    await showTab(viewer.page, "publish");
+    expect(await viewer.page.isVisible("#publish-form")).toBe(false);
+    expect(await viewer.page.isVisible("#live-form")).toBe(true);
+    await screenshot(viewer.page, "console-read-only");
+    expect(await postFromPage(viewer.page, "/api/publish", { topic: "a/b", payload: "x" })).toBe(403);
+    expect(await postFromPage(viewer.page, "/api/disconnect", { clientId: "watched-echo" })).toBe(403);
+    expect(await postFromPage(viewer.page, "/api/retained/delete", { topic: "kept/state", recursive: false })).toBe(403);
+    // Following a filter live is looking, not acting.
+    expect(await postFromPage(viewer.page, "/api/subscribe", { filter: "kept/#" })).toBe(200);
+    // Nothing was deleted: a new subscriber still gets the retained message.
+    const check = mosquitto("mosquitto_sub", broker.port, "-u", "alice", "-P", "alice-Pass-1", "-t", "kept/state", "-v", "-C", "1");
+    expect(await check.waitExit()).toBe(0);
+    expect(check.stdoutLines).toEqual(["kept/state on"]);
+    await viewer.close();
+
+    const operator = await logIn("alice", "alice-Pass-1");
+    expect(await operator.page.textContent("#user")).toBe("alice");
+    expect(await postFromPage(operator.page, "/api/disconnect", { clientId: "watched-echo" })).toBe(200);
+    expect(await echo.waitExit(20_000)).toBe(3);
+    await broker.proc.waitFor(/Console \(alice\): disconnected client watched-echo\./);
+    await operator.close();
+  });
+
+  test("--console-admins without --password-file, or without --http-port, is a usage error", async () => {
+    const noFile = pingpong("broker", "--port", String(await freePort()), "--http-port", String(await freePort()), "--console-admins", "alice");
+    expect(await noFile.waitExit()).toBe(2);
+    expect(noFile.output()).toContain("--console-admins needs --password-file");
+    const dir = mkdtempSync(join(tmpdir(), "console-admins-"));
+    const file = join(dir, "passwd");
+    expect(await pingpong("passwd", "-b", file, "alice", "alice-Pass-1").waitExit()).toBe(0);
+    const noHttp = pingpong("broker", "--port", String(await freePort()), "--password-file", file, "--console-admins", "alice");
+    expect(await noHttp.waitExit()).toBe(2);
+    expect(noHttp.output()).toContain("--console-admins needs --http-port");
+  });
+
   test("state changes are POSTs from the console's own origin with the page's token; other hosts are refused", async () => {
     const broker = await consoleBroker();
     const pageResponse = await fetch(`${broker.base}/`);
@@ -316,6 +425,24 @@ describe("console security", () => {
     const proc = pingpong("broker", "--port", String(await freePort()), "--http-port", String(await freePort()), "--http-host", "0.0.0.0");
     expect(await proc.waitExit()).toBe(2);
     expect(proc.output()).toContain("refusing to serve /metrics on 0.0.0.0 without authentication: give --password-file");
+  });
+
+  // Bound to 0.0.0.0 for the second this test lasts, but talked to only through 127.0.0.1; the MQTT
+  // listener stays on loopback, and what the HTTP listener serves there (/healthz, /metrics) is read-only.
+  test("--http-host 0.0.0.0 with --http-allow-anonymous and no password file: /metrics is served, the console is not", async () => {
+    const httpPort = await freePort();
+    const broker = await startBroker("--http-port", String(httpPort), "--http-host", "0.0.0.0", "--http-allow-anonymous", "--sys-interval", "0");
+    try {
+      await broker.proc.waitFor(/No web console on 0\.0\.0\.0: off loopback it needs --password-file\./);
+      expect(broker.proc.output()).not.toContain("Web console:");
+      const base = `http://127.0.0.1:${httpPort}`;
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+      for (const path of ["/", "/api/state", "/api/events", "/console/app.js"]) expect([path, (await fetch(`${base}${path}`)).status]).toEqual([path, 404]);
+      const publish = await fetch(`${base}/api/publish`, { method: "POST", headers: { Origin: base, "Content-Type": "application/json" }, body: '{"topic":"a/b","payload":"x"}' });
+      expect(publish.status).toBe(404);
+    } finally {
+      broker.proc.kill();
+    }
   });
 
   test("`all --http-port N` prints the console's address", async () => {

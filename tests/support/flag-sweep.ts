@@ -66,6 +66,7 @@ export const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
       cafile: [MISSING],
       "ws-port": ["x"],
       "ws-origin": ["localhost:8080"],
+      "console-admins": ["alice"],
       "sys-interval": ["x"],
       "http-port": ["70000"],
     },

@@ -2,6 +2,7 @@
 // latency buckets, and the session and origin checks.
 import { describe, expect, test } from "bun:test";
 import { latencyBuckets } from "../../src/core/latency-buckets";
+import { RateHistory } from "../../src/core/rate-history";
 import { RingBuffer } from "../../src/core/ring-buffer";
 import { isUnderBranch, matchesSearch, PAYLOAD_PREVIEW_BYTES, TopicStats } from "../../src/core/topic-stats";
 import { cookieValue, ConsoleSessions, hostAllowed, sameOrigin } from "../../src/broker/console/session";
@@ -35,6 +36,36 @@ describe("RingBuffer", () => {
   test("refuses a capacity that is not a positive integer", () => {
     expect(() => new RingBuffer(0)).toThrow(RangeError);
     expect(() => new RingBuffer(1.5)).toThrow(RangeError);
+  });
+});
+
+describe("RateHistory", () => {
+  const counters = (messagesReceived: number, messagesSent: number, bytesReceived: number, bytesSent: number) => ({ messagesReceived, messagesSent, bytesReceived, bytesSent });
+
+  test("each reading after the first adds the per-second rates since the one before", () => {
+    const history = new RateHistory(900);
+    expect(history.record(10_000, counters(100, 200, 5_000, 9_000))).toBeUndefined();
+    expect(history.all()).toEqual([]);
+    expect(history.record(11_000, counters(150, 300, 6_000, 9_000))).toEqual({ at: 11_000, messagesIn: 50, messagesOut: 100, bytesIn: 1_000, bytesOut: 0 });
+    // A late timer: two seconds between readings halve the per-second figures.
+    history.record(13_000, counters(250, 300, 6_000, 9_000));
+    expect(history.all().map((point) => point.messagesIn)).toEqual([50, 50]);
+  });
+
+  test("a counter that seems to go back gives 0, and a reading at the same instant adds nothing", () => {
+    const history = new RateHistory(10);
+    history.record(1_000, counters(10, 10, 10, 10));
+    expect(history.record(1_000, counters(20, 20, 20, 20))).toBeUndefined();
+    expect(history.record(2_000, counters(5, 30, 30, 30))!.messagesIn).toBe(0);
+  });
+
+  test("keeps 15 minutes of one-second points, the oldest forgotten", () => {
+    const history = new RateHistory(900);
+    for (let second = 0; second <= 1000; second++) history.record(second * 1000, counters(second * 7, 0, 0, 0));
+    const all = history.all();
+    expect(all.length).toBe(900);
+    expect(all[0]!.at).toBe(101_000);
+    expect(all.every((point) => point.messagesIn === 7)).toBe(true);
   });
 });
 

@@ -1,9 +1,11 @@
 // The live web console's state: what a page sees (overview, rates, topics, latency) and the
-// streams of the pages open now. Per-topic figures are gathered only while a page is open: the
-// 'publish' listener is added when the first page attaches and removed when the last one leaves.
+// streams of the pages open now. The rates are read from the broker's counters once a second, page
+// open or not, so a page opens on the last minutes. Per-topic figures are gathered only while a page
+// is open: the 'publish' listener is added when the first page attaches and removed when the last one leaves.
 import type { Aedes, AedesPublishPacket, Client } from "aedes";
 import { latencyBuckets, type LatencyBucket, type RoundTripSample } from "../../core/latency-buckets";
 import { timestampPrefix } from "../../core/payload";
+import { RateHistory, type RatePoint } from "../../core/rate-history";
 import { RingBuffer } from "../../core/ring-buffer";
 import { PAYLOAD_PREVIEW_BYTES, TopicStats, type TopicEntry } from "../../core/topic-stats";
 import type { BrokerMetrics, MetricsSample } from "../metrics";
@@ -11,15 +13,6 @@ import { ClientsView } from "./clients-view";
 import { DEFAULT_PROBE, startLatencyProbe, type LatencyProbe, type ProbeOptions } from "./probe";
 import type { ConsoleSession } from "./session";
 import { brokerInternals } from "../aedes-internals";
-
-/** One second of traffic, for the overview's chart. */
-export interface RatePoint {
-  at: number;
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-}
 
 /** A page's server-sent-event stream. */
 export interface ConsoleStream {
@@ -38,7 +31,8 @@ export interface ConsoleOptions {
 }
 
 const TICK_MS = 1000;
-const RATE_HISTORY = 600;
+/** The overview chart's history: 15 minutes of one-second points. */
+export const RATE_HISTORY_SECONDS = 900;
 const LATENCY_BUCKET_MS = 30_000;
 const LATENCY_REFRESH_MS = 5_000;
 
@@ -50,10 +44,9 @@ export class BrokerConsole {
   private probe: LatencyProbe | undefined;
   private readonly streams = new Set<ConsoleStream>();
   private topics: TopicStats | undefined;
-  private rates = new RingBuffer<RatePoint>(RATE_HISTORY);
-  private lastSample: { at: number; sample: MetricsSample } | undefined;
+  private readonly rates = new RateHistory(RATE_HISTORY_SECONDS);
   private overview: MetricsSample | undefined;
-  private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private secondTimer: ReturnType<typeof setInterval> | undefined;
   private readonly pingsSeen = new Map<string, number>();
   private readonly pingRoundTrips = new RingBuffer<RoundTripSample>(3600);
   private latencyCache: { at: number; value: ReturnType<BrokerConsole["latency"]> } | undefined;
@@ -65,8 +58,11 @@ export class BrokerConsole {
     this.aedes = aedes;
     this.clients.attach(aedes);
     this.probe = startLatencyProbe(aedes, this.options.probe ?? DEFAULT_PROBE);
+    this.rates.record(Date.now(), this.options.metrics.counters());
+    this.secondTimer = setInterval(this.everySecond, TICK_MS);
     return {
       close: () => {
+        clearInterval(this.secondTimer);
         this.probe?.close();
         this.stopWatching();
         for (const stream of this.streams) stream.send("bye", {});
@@ -91,13 +87,13 @@ export class BrokerConsole {
 
   /** Everything a page needs when it opens; then the ticks keep it current. */
   async state(): Promise<unknown> {
-    await this.sampleRates();
+    this.overview = await this.options.metrics.sample();
     return {
       startedAt: this.startedAt,
       listeners: this.listeners,
       overview: this.overview,
       queues: this.clients.queueTotals(),
-      rates: this.rates.toArray(),
+      rates: this.rates.all(),
       topics: this.topics?.all().map(topicForPage) ?? [],
       untrackedMessages: this.topics?.untracked ?? 0,
       latency: this.latency(),
@@ -131,16 +127,11 @@ export class BrokerConsole {
     if (!aedes) return;
     this.topics = new TopicStats(this.options.maxTopics ?? 10_000, performance.now());
     aedes.on("publish", this.onPublish);
-    this.rates = new RingBuffer<RatePoint>(RATE_HISTORY);
-    this.lastSample = undefined;
     void this.seedRetained(this.topics);
-    this.tickTimer = setInterval(() => void this.tick(), TICK_MS);
   }
 
   private stopWatching(): void {
     this.aedes?.off("publish", this.onPublish);
-    if (this.tickTimer) clearInterval(this.tickTimer);
-    this.tickTimer = undefined;
     this.topics = undefined;
     this.pingsSeen.clear();
   }
@@ -180,30 +171,17 @@ export class BrokerConsole {
     this.pingRoundTrips.push({ at: Date.now(), rttMs: now - seenAt });
   }
 
-  private async sampleRates(): Promise<void> {
-    const sample = await this.options.metrics.sample();
-    const at = Date.now();
-    const last = this.lastSample;
-    if (last && at > last.at) {
-      const seconds = (at - last.at) / 1000;
-      const per = (now: number, before: number) => Math.max(0, (now - before) / seconds);
-      this.rates.push({
-        at,
-        messagesIn: per(sample.messagesReceived, last.sample.messagesReceived),
-        messagesOut: per(sample.messagesSent, last.sample.messagesSent),
-        bytesIn: per(sample.bytesReceived, last.sample.bytesReceived),
-        bytesOut: per(sample.bytesSent, last.sample.bytesSent),
-      });
-    }
-    if (!last || at - last.at >= TICK_MS / 2) this.lastSample = { at, sample };
-    this.overview = sample;
-  }
+  /** Page open or not: one reading of the running counters (no store, no client walk); with a page open, the tick. */
+  private readonly everySecond = (): void => {
+    const point = this.rates.record(Date.now(), this.options.metrics.counters());
+    if (this.topics) void this.tick(point);
+  };
 
-  private async tick(): Promise<void> {
+  private async tick(rate: RatePoint | undefined): Promise<void> {
     const topics = this.topics;
     if (!topics) return;
     try {
-      await this.sampleRates();
+      this.overview = await this.options.metrics.sample();
     } catch {
       return; // e.g. Redis away under --cluster: no tick this second
     }
@@ -211,7 +189,7 @@ export class BrokerConsole {
     const tick = {
       overview: this.overview,
       queues: this.clients.queueTotals(),
-      rate: this.rates.latest(1)[0],
+      rate,
       topics: changed,
       topTopics: topics.top(10).map((entry) => ({ topic: entry.topic, rate: entry.rate })),
       untrackedMessages: topics.untracked,

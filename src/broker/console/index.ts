@@ -1,6 +1,6 @@
 // The live web console (docs/console.md) on the HTTP listener: its state, its routes, and the line
 // that tells where it is.
-import { isLoopback } from "../../core/address";
+import { consoleAccess } from "../../core/http-access";
 import { log } from "../../log";
 import { httpListener, type HttpListenerOptions } from "../listeners/http";
 import type { BrokerMetrics } from "../metrics";
@@ -16,6 +16,8 @@ export interface ConsoleSetup {
   metrics: BrokerMetrics;
   /** The access-control options: with `users`, a user of the password file must log in. */
   access: ConsoleUsers;
+  /** --console-admins: the users who may act; undefined: every user of the password file. */
+  operators?: ReadonlySet<string>;
   /** /metrics' HTTP Basic check (src/broker/setup/options.ts), when it has one. */
   checkLogin?: HttpListenerOptions["checkLogin"];
   /** The topics `ping` and `echo` use: their round trips are charted while a page is open. */
@@ -29,14 +31,14 @@ export interface ConsoleSetup {
  * it publishes, disconnects and deletes, so it is never open to anyone.
  */
 export function httpWithConsole(setup: ConsoleSetup): { listener: ListenerStarter; service?: NonNullable<BrokerOptions["services"]>[number]; onListening: (addresses: string[]) => void } {
-  if (!setup.access.users && !isLoopback(setup.host)) {
+  if (consoleAccess(setup.host, setup.access.users !== undefined) === "none") {
     return {
       listener: httpListener({ host: setup.host, port: setup.port, metrics: setup.metrics, checkLogin: setup.checkLogin }),
       onListening: () => log.warn(`No web console on ${setup.host}: off loopback it needs --password-file.`),
     };
   }
   const console = new BrokerConsole({ metrics: setup.metrics, pingTopic: setup.pingTopic ?? "/ping", pongTopic: setup.pongTopic ?? "/pong" });
-  const routes = consoleRoutes(console, new ConsoleSessions(setup.access), setup.host);
+  const routes = consoleRoutes(console, new ConsoleSessions(setup.access, setup.operators), setup.host);
   return {
     listener: httpListener({ host: setup.host, port: setup.port, metrics: setup.metrics, checkLogin: setup.checkLogin, console: routes }),
     service: console.attach,

@@ -27,9 +27,12 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The console, with this session's token for its POSTs. */
-export function consolePage(session: ConsoleSession): string {
-  return (indexHtml as unknown as string).replace("{{TOKEN}}", escapeHtml(session.token)).replace("{{USER}}", escapeHtml(session.user ?? ""));
+/** The console, with this session's token for its POSTs; a viewer's page has no buttons that act. */
+export function consolePage(session: ConsoleSession, mayAct: boolean): string {
+  return (indexHtml as unknown as string)
+    .replace("{{ROLE}}", mayAct ? "operator" : "viewer")
+    .replace("{{TOKEN}}", escapeHtml(session.token))
+    .replace("{{USER}}", escapeHtml(session.user ?? ""));
 }
 
 export function loginPage(failed: boolean): string {

@@ -8,6 +8,8 @@ import { PAGE_ASSETS, loginPage, consolePage } from "./page";
 import { ConsoleSessions, hostAllowed, sameOrigin, sessionCookie, type ConsoleSession } from "./session";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** What only an operator may do (--console-admins); following a filter live is looking, not acting. */
+const OPERATOR_ACTIONS = new Set(["/api/publish", "/api/disconnect", "/api/retained/delete"]);
 /** Scripts only from this listener, nothing inline: a payload that slipped into the page still could not run. */
 const SECURITY_HEADERS = {
   "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -49,7 +51,7 @@ export function consoleRoutes(console: BrokerConsole, sessions: ConsoleSessions,
     if (path === "/") {
       if (!session && sessions.loginRequired) return new Response(loginPage(url.searchParams.has("failed")), { headers: { "Content-Type": "text/html; charset=utf-8", ...SECURITY_HEADERS } });
       const cookie: Record<string, string> = session ? {} : { "Set-Cookie": sessionCookie((session = sessions.create(null))) };
-      return new Response(consolePage(session), { headers: { "Content-Type": "text/html; charset=utf-8", ...SECURITY_HEADERS, ...cookie } });
+      return new Response(consolePage(session, sessions.mayAct(session)), { headers: { "Content-Type": "text/html; charset=utf-8", ...SECURITY_HEADERS, ...cookie } });
     }
     if (request.method === "GET" || request.method === "HEAD") {
       session ??= reader;
@@ -58,6 +60,7 @@ export function consoleRoutes(console: BrokerConsole, sessions: ConsoleSessions,
     }
     // POST: a session of this browser, and the token of its page.
     if (!session || request.headers.get("x-console-token") !== session.token) return text("Missing or wrong session token: reload the page", 403);
+    if (OPERATOR_ACTIONS.has(path) && !sessions.mayAct(session)) return text(`Read-only: ${session.user} is not among the broker's --console-admins`, 403);
     if (path === "/logout") {
       live.stop(session);
       sessions.end(session);

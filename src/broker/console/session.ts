@@ -1,6 +1,7 @@
 // Who may use the console: with --password-file a user of that file logs in (a form, then a session
-// cookie); without it anyone who can reach the loopback listener may. Either way every state-changing
-// request is a POST from the console's own origin carrying its session's token.
+// cookie); without it anyone who can reach the loopback listener may. With --console-admins only the
+// users named there may act (publish, disconnect, delete); the others look. Either way every
+// state-changing request is a POST from the console's own origin carrying its session's token.
 import { randomBytes } from "node:crypto";
 import { isLoopback } from "../../core/address";
 import { PasswordChecker } from "../auth/password-check";
@@ -27,7 +28,17 @@ export interface ConsoleUsers {
 export class ConsoleSessions {
   private readonly sessions = new Map<string, ConsoleSession>();
 
-  constructor(private readonly access: ConsoleUsers) {}
+  /** `operators`: the users of --console-admins; undefined: every user may act. */
+  constructor(
+    private readonly access: ConsoleUsers,
+    private readonly operators?: ReadonlySet<string>,
+  ) {}
+
+  /** Whether a session may change the broker's state, or only look. */
+  mayAct(session: ConsoleSession): boolean {
+    if (session.user === null) return !this.loginRequired;
+    return this.operators === undefined || this.operators.has(session.user);
+  }
 
   get loginRequired(): boolean {
     return this.access.users !== undefined;

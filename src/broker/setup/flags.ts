@@ -56,6 +56,7 @@ export const accessAndListenerArgs = {
   "http-port": { type: "string", description: "Serve the web console at /, GET /healthz and GET /metrics (Prometheus) on this port" },
   "http-host": { type: "string", description: "Address the HTTP endpoint binds; off loopback it needs --password-file (then /metrics asks for a user) or --http-allow-anonymous", default: "localhost" },
   "http-allow-anonymous": { type: "boolean", description: "Serve /metrics without asking for a user, even off loopback or with --password-file" },
+  "console-admins": { type: "string", description: "Users of --password-file who may publish, disconnect and delete in the web console, comma-separated; the others only look (default: every user)", valueHint: "users" },
 } as const;
 
 export const brokerArgs = {

@@ -2,6 +2,7 @@
 // control, listeners and metrics. `broker` starts with this, and scripts/hotpath.ts measures a
 // broker built the same way.
 import { isLoopback } from "../../core/address";
+import { metricsAccess } from "../../core/http-access";
 import { durationFlag, parseIntegerFlag, portFlag } from "../../core/flag-parsers";
 import { parsePersistenceTarget } from "../../core/persistence-target";
 import { UsageError } from "../../core/usage-error";
@@ -96,13 +97,18 @@ export function toResourceLimits(args: BrokerArgValues): ResourceLimits {
  */
 function metricsLogin(args: BrokerArgValues, access: AccessControlOptions) {
   const host = String(args["http-host"]);
-  if (args["http-allow-anonymous"]) return undefined;
-  if (!access.users) {
-    if (isLoopback(host)) return undefined;
-    throw new UsageError(`refusing to serve /metrics on ${host} without authentication: give --password-file (then /metrics asks for a user of it), or --http-allow-anonymous`);
-  }
+  const rule = metricsAccess(host, access.users !== undefined, Boolean(args["http-allow-anonymous"]));
+  if (rule === "refused") throw new UsageError(`refusing to serve /metrics on ${host} without authentication: give --password-file (then /metrics asks for a user of it), or --http-allow-anonymous`);
+  if (rule === "open") return undefined;
   return async (username: string, password: string, address: string | undefined) =>
     (await access.passwords!.check(access.users!, address, username, Buffer.from(password))) === "accepted";
+}
+
+/** --console-admins: a list of users of the password file (it means nothing without one). */
+function consoleOperators(args: BrokerArgValues, access: AccessControlOptions): ReadonlySet<string> | undefined {
+  if (args["console-admins"] === undefined) return undefined;
+  if (!access.users) throw new UsageError("--console-admins needs --password-file: without it anyone on loopback may use the console");
+  return new Set(String(args["console-admins"]).split(",").map((name) => name.trim()).filter(Boolean));
 }
 
 function wsOriginsOf(args: BrokerArgValues) {
@@ -152,11 +158,11 @@ export function toBrokerOptions(args: BrokerArgValues, limits: ProtocolLimits = 
   if (metrics && sysIntervalMs > 0) services.push(sysPublisher(metrics, Math.max(sysIntervalMs, 10)));
   let onListening: BrokerOptions["onListening"];
   if (metrics && httpPort !== undefined) {
-    const http = httpWithConsole({ host: String(args["http-host"]), port: httpPort, metrics, access, checkLogin: metricsLogin(args, access) });
+    const http = httpWithConsole({ host: String(args["http-host"]), port: httpPort, metrics, access, operators: consoleOperators(args, access), checkLogin: metricsLogin(args, access) });
     if (http.service) services.push(http.service);
     listeners.push(http.listener);
     onListening = http.onListening;
-  }
+  } else if (args["console-admins"] !== undefined) throw new UsageError("--console-admins needs --http-port");
 
   const options: BrokerOptions = {
     host,

@@ -6,8 +6,9 @@ import { showClients, startClients } from "./clients.js";
 import { startTopics, updateTopics } from "./topics.js";
 import { drawLatency } from "./latency.js";
 
-/** The chart spans the points there are, from 30 s up to 5 minutes. */
-const RATE_WINDOW_MS = 5 * 60_000;
+/** The chart spans the points there are, from 30 s up to the 15 minutes the broker keeps. */
+const RATE_WINDOW_MS = 15 * 60_000;
+const RATE_POINTS = 900;
 const RATE_WINDOW_MIN_MS = 30_000;
 const state = { rates: [], overview: null, queues: null, latency: null, ticks: 0 };
 const $ = (id) => document.getElementById(id);
@@ -77,7 +78,7 @@ function follow() {
     state.overview = tick.overview;
     state.queues = tick.queues;
     if (tick.rate) state.rates.push(tick.rate);
-    if (state.rates.length > 600) state.rates.shift();
+    if (state.rates.length > RATE_POINTS) state.rates.shift();
     state.latency = tick.latency;
     drawOverview();
     updateTopics(tick.topics, tick.topTopics, false);
@@ -131,7 +132,7 @@ function startPublishTab() {
 
 const user = document.querySelector('meta[name="console-user"]')?.content;
 if (user) {
-  setText("user", user);
+  setText("user", document.documentElement.dataset.role === "viewer" ? `${user} (read-only)` : user);
   $("logout").hidden = false;
   $("logout").addEventListener("click", async () => {
     await fetch("/logout", { method: "POST", headers: { "X-Console-Token": document.querySelector('meta[name="console-token"]').content } });
