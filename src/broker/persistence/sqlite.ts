@@ -4,6 +4,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { Readable } from "node:stream";
 import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
+import { restoreUserPropertyOrder, withUserPropertyOrder } from "mqtt-packet/userPropertyOrder.js";
 
 type Packet = Record<string, any> & { messageId?: number; brokerId?: string; brokerCounter?: number; topic?: string; payload?: Buffer };
 type ClientRef = { id: string };
@@ -18,17 +19,19 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, broker_id TEXT NOT NULL, packet TEXT NOT NULL);
 `;
 
-/** Packets hold Buffers (payload, correlation data): JSON with base64 for those. */
+/** Packets hold Buffers (payload, correlation data): JSON with base64 for those, and User Properties' order. */
 export function encodePacket(packet: object): string {
-  return JSON.stringify(packet, function (this: Record<string, unknown>, key, value) {
+  return JSON.stringify(withUserPropertyOrder(packet), function (this: Record<string, unknown>, key, value) {
     const raw = this[key];
     return raw instanceof Uint8Array ? { $b: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64") } : value;
   });
 }
 
 export function decodePacket(text: string): Packet {
-  return JSON.parse(text, (_key, value) =>
-    value !== null && typeof value === "object" && typeof value.$b === "string" && Object.keys(value).length === 1 ? Buffer.from(value.$b, "base64") : value,
+  return restoreUserPropertyOrder(
+    JSON.parse(text, (_key, value) =>
+      value !== null && typeof value === "object" && typeof value.$b === "string" && Object.keys(value).length === 1 ? Buffer.from(value.$b, "base64") : value,
+    ),
   );
 }
 
