@@ -7,6 +7,8 @@ import { canWriteDirectly, FramesByTopic } from "./direct-publish";
 import { EchoFastPath } from "./echo-fast-path";
 import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
+import { rehearse, warmUpConnection, WARM_UP_ROUND_TRIPS } from "./warm-up";
+import { Qos0PublishFrames } from "../core/publish-frame";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
 
 export interface EchoOptions {
@@ -56,13 +58,18 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     (client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }).connackPacket?.properties?.receiveMaximum ?? 65_535;
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
-    const responseTopic = packet.properties?.responseTopic;
-    const answerTopic = responseTopic ?? pongTopic;
+    answer(client, payload, packet, done);
+    // Logged once the answer is on its way: the lines are not part of the round trip ping measures.
     if (logMessages) {
       const shown = describePayload(payload);
       log.info(`Got ${shown} on ${pingTopic}.`);
-      log.info(`Publishing ${shown} on ${answerTopic}.`);
+      log.info(`Publishing ${shown} on ${packet.properties?.responseTopic ?? pongTopic}.`);
     }
+  };
+
+  const answer = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
+    const responseTopic = packet.properties?.responseTopic;
+    const answerTopic = responseTopic ?? pongTopic;
     const correlationData = responseTopic ? packet.properties?.correlationData : undefined;
     // ping --breakdown asks (MQTT 5) for echo's turnaround: from reading the request to writing the answer.
     const turnaround = responseTopic && readAt && packet.properties?.userProperties?.[BREAKDOWN_REQUEST_PROPERTY] !== undefined ? readAt : undefined;
@@ -138,6 +145,9 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   if (fastPath) fastPath.enabled = true;
 
   await subscribeAll(client, [pingTopic], qos);
+  // The first probe finds echo's read and write path compiled (./warm-up.ts).
+  if (fastPath) rehearseAnswers(fastPath, pingTopic, connection.protocolVersion);
+  await warmUpConnection(client);
   log.info(`Subscribed to ${pingTopic}; echoing to ${pongTopic}.`);
   if (isDebugEnabled()) log.debug(`connected as ${options.connection.clientId} in ${connection.timing.connackMs.toFixed(1)} ms`);
 
@@ -146,6 +156,16 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     echoed: () => echoed,
     close: () => connection.end(),
   };
+}
+
+/** A probe as ping sends it (MQTT 5: with a Response Topic and Correlation Data), read and answered on a scratch table. */
+function rehearseAnswers(fastPath: EchoFastPath, pingTopic: string, protocolVersion: 4 | 5): void {
+  const properties = protocolVersion === 5 ? { responseTopic: "/pong", correlationData: Buffer.from("rehearse") } : undefined;
+  const payload = Buffer.from("1733520000.123456");
+  const probe = new Qos0PublishFrames(pingTopic, protocolVersion, properties).encode(payload);
+  fastPath.rehearse(probe, protocolVersion, WARM_UP_ROUND_TRIPS);
+  const scratch = new FramesByTopic(protocolVersion);
+  rehearse(WARM_UP_ROUND_TRIPS, () => scratch.of("/pong", properties && { correlationData: properties.correlationData }).encode(payload));
 }
 
 /** What echo reads of a request: an MQTT 5 Response Topic and Correlation Data, when given. */

@@ -11,6 +11,7 @@ import { PingBreakdown, PINGREQ } from "./ping-breakdown";
 import { readClock } from "./read-clock";
 import { Schedule } from "./ping-schedule";
 import { subscribeAll } from "./subscribe";
+import { rehearse, warmUpConnection, WARM_UP_ROUND_TRIPS } from "./warm-up";
 import { connect, type Connection, type ConnectionOptions, type ConnectTiming } from "./connection";
 
 export interface PingOptions {
@@ -111,6 +112,15 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   };
 
   await subscribeAll(client, [pongTopic], options.qos);
+  // The first probe finds the probe path compiled (./warm-up.ts): its socket round trip, and the
+  // probe's making and reading on a scratch book.
+  await warmUpConnection(client);
+  const scratch = new ProbeBook(timestampDecimals(intervalMs));
+  rehearse(WARM_UP_ROUND_TRIPS, () => {
+    const payload = buildProbePayload(scratch.open(performance.timeOrigin + performance.now()).timestamp, options.size);
+    send.encode(payload);
+    scratch.answer(timestampPrefix(payload), performance.now());
+  });
 
   const sendProbe = () => {
     sendProbeNow();
@@ -193,6 +203,8 @@ function probeSender(connection: Connection, options: PingOptions) {
   return {
     /** QoS 1/2 probes keep to the broker's Receive Maximum; QoS 0 ones need no slot. */
     usesWindow: frames === undefined,
+    /** The probe's bytes (QoS 0; for the warm-up: nothing is sent). */
+    encode: (payload: Buffer) => frames?.encode(payload),
     isOurs: (correlationData: unknown) => !pingerId || !Buffer.isBuffer(correlationData) || pingerId.equals(correlationData),
     /** `leading`: a packet written just before the probe (--breakdown's PINGREQ; only when canWriteDirectly). */
     publish(payload: Buffer, acknowledged: (error?: Error) => void, leading?: Buffer): void {

@@ -28,6 +28,20 @@ describe("echo", () => {
     expect(records[1].correlation_data_hex).toBe(Buffer.from("req-42").toString("hex"));
   });
 
+  testWithPrograms(["mosquitto_sub"], "the start-up warm-up of echo and ping sends nothing but PINGREQs: a subscriber to every topic sees only the probes and their echoes", async () => {
+    const { port } = await startBroker();
+    const everything = new Proc(["mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", "#", "-v"]);
+    const echo = pingpong("echo", "-p", String(port));
+    await echo.waitFor(/Subscribed to \/ping/);
+    const ping = pingpong("ping", "-p", String(port), "--count", "2", "--interval", "100ms", "--json");
+    expect(await ping.waitExit(15_000)).toBe(0);
+    const payloads = ping.stdoutLines.map((line) => JSON.parse(line)).filter((record) => record.type === "probe").map((record) => record.payload);
+    expect(payloads).toHaveLength(2);
+    await everything.waitForCount(/^\/pong /, 2);
+    expect(everything.stdoutLines.toSorted()).toEqual(payloads.flatMap((payload: string) => [`/ping ${payload}`, `/pong ${payload}`]).toSorted());
+    expect(echo.output()).toContain(`Got ${payloads[0]} on /ping.`);
+  });
+
   test("a request from our pub with --response-topic is answered there, correlation data intact", async () => {
     const { port } = await startBroker();
     const echo = pingpong("echo", "-p", String(port));

@@ -1,6 +1,9 @@
 // The pure parts of echo's fast path: packet framing across chunks, and reading a QoS 0 PUBLISH.
 import { describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
+import type { MqttClient } from "mqtt";
 import mqttPacket from "mqtt-packet";
+import { EchoFastPath } from "../../src/clients/echo-fast-path";
 import { PacketFramer } from "../../src/core/packet-framer";
 import { decodeQos0Publish } from "../../src/core/publish-decode";
 
@@ -80,5 +83,21 @@ describe("QoS 0 PUBLISH decoding", () => {
     const alias = publish("/ping", "x", { properties: { topicAlias: 3 } });
     const pingresp = generate({ cmd: "pingresp" });
     for (const bytes of [qos1, alias, pingresp]) expect(decodeQos0Publish(bytes, whole(bytes), 5)).toBeUndefined();
+  });
+});
+
+describe("echo's fast path rehearsal (its start-up warm-up)", () => {
+  test("rehearsing answers nothing and leaves no flag behind; the next real probe is answered as before", () => {
+    const answers: string[] = [];
+    const fastPath = new EchoFastPath(Buffer.from("/ping"), (payload) => answers.push(payload.toString()));
+    const stream = new EventEmitter();
+    fastPath.watch({ stream, options: { protocolVersion: 5 }, streamBuilder: () => stream } as unknown as MqttClient);
+    fastPath.enabled = true;
+    fastPath.rehearse(publish("/ping", "rehearsed"), 5, 100);
+    expect(answers).toEqual([]);
+    expect(fastPath.answeredAlready()).toBe(false);
+    stream.emit("data", publish("/ping", "real"));
+    expect(answers).toEqual(["real"]);
+    expect(fastPath.answeredAlready()).toBe(true);
   });
 });
