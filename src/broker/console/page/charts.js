@@ -15,9 +15,13 @@ function frame(svg) {
   return { width, height, plotW: width - PAD.left - PAD.right, plotH: height - PAD.top - PAD.bottom };
 }
 
-/** A rounded top for the y axis: 1, 2 or 5 times a power of ten. */
-function niceMax(value) {
+/** A rounded top for the y axis: 1, 2 or 5 times a power of ten; for bytes (base 1024) 1, 2, 4 or 8 KiB, MiB..., whose quarters stay round. */
+function niceMax(value, base = 10) {
   if (!(value > 0)) return 1;
+  if (base === 1024) {
+    const power = 1024 ** Math.max(0, Math.floor(Math.log(value) / Math.log(1024)));
+    for (const step of [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]) if (value <= step * power) return step * power;
+  }
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 5, 10]) if (value <= step * power) return step * power;
   return 10 * power;
@@ -43,7 +47,7 @@ export function drawLines(svg, series, windowMs, formatY, smallestMax) {
   const box = frame(svg);
   const toMs = Date.now();
   const fromMs = toMs - windowMs;
-  const maxY = niceMax(Math.max(smallestMax, ...series.flatMap((s) => s.points.map((p) => p.value))));
+  const maxY = niceMax(Math.max(smallestMax, ...series.flatMap((s) => s.points.map((p) => p.value))), smallestMax === 1024 ? 1024 : 10);
   axes(svg, box, maxY, fromMs, toMs, formatY);
   const x = (at) => PAD.left + ((at - fromMs) / windowMs) * box.plotW;
   const y = (value) => PAD.top + box.plotH - (value / maxY) * box.plotH;
@@ -58,7 +62,8 @@ export function drawLines(svg, series, windowMs, formatY, smallestMax) {
 /** buckets: [{ at, count, lost, minMs, p50Ms, maxMs }]; pings: the same for observed ping round trips. */
 export function drawSmoke(svg, buckets, pings, bucketMs, windowMs, formatY) {
   const box = frame(svg);
-  const toMs = Date.now();
+  // To the end of the bucket now filling (buckets are aligned on multiples of bucketMs): its mark stays inside.
+  const toMs = Math.ceil(Date.now() / bucketMs) * bucketMs;
   const fromMs = toMs - windowMs;
   const all = [...buckets, ...pings].filter((b) => b.at + bucketMs >= fromMs && b.maxMs !== null);
   const maxY = niceMax(Math.max(0, ...all.map((b) => b.maxMs)));

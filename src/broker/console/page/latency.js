@@ -4,11 +4,15 @@ import { drawSmoke } from "./charts.js";
 import { formatMs, formatNumber } from "./format.js";
 
 const HOUR_MS = 3600_000;
+/** A young broker's few buckets are drawn over 10 minutes at least, not squeezed into the hour's right edge. */
+const MIN_WINDOW_MS = 600_000;
 const $ = (id) => document.getElementById(id);
 
 export function drawLatency(latency) {
   const { probe, ping, bucketMs } = latency;
-  drawSmoke($("latency-chart"), probe, ping, bucketMs, HOUR_MS, formatMs);
+  const first = Math.min(...[...probe, ...ping].map((b) => b.at));
+  const windowMs = Number.isFinite(first) ? Math.min(HOUR_MS, Math.max(MIN_WINDOW_MS, Date.now() - first + bucketMs)) : HOUR_MS;
+  drawSmoke($("latency-chart"), probe, ping, bucketMs, windowMs, formatMs);
   const answered = probe.filter((b) => b.count > 0);
   const last = answered[answered.length - 1];
   $("latency-p50").textContent = last ? formatMs(last.p50Ms) : "–";
