@@ -372,6 +372,8 @@ describe("console security", () => {
     await showTab(viewer.page, "publish");
     expect(await viewer.page.isVisible("#publish-form")).toBe(false);
     expect(await viewer.page.isVisible("#live-form")).toBe(true);
+    expect(await viewer.page.textContent("#publish .viewer-only")).toContain("--console-admins");
+    expect(await viewer.page.isVisible("#publish .viewer-only")).toBe(true);
     await screenshot(viewer.page, "console-read-only");
     expect(await postFromPage(viewer.page, "/api/publish", { topic: "a/b", payload: "x" })).toBe(403);
     expect(await postFromPage(viewer.page, "/api/disconnect", { clientId: "watched-echo" })).toBe(403);

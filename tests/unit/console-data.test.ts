@@ -207,6 +207,20 @@ describe("console requests", () => {
     expect(sessions.find(withCookie)).toBeUndefined();
   });
 
+  test("who may act: anyone on an open loopback console; with a password file every user, or with --console-admins only those named", () => {
+    const open = new ConsoleSessions({});
+    expect(open.mayAct(open.create(null))).toBe(true);
+    const users = new Map([["alice", "x"], ["bob", "x"]]);
+    const everyUser = new ConsoleSessions({ users });
+    expect(everyUser.mayAct(everyUser.create("bob"))).toBe(true);
+    expect(everyUser.mayAct(everyUser.create(null))).toBe(false);
+    const onlyAlice = new ConsoleSessions({ users }, new Set(["alice"]));
+    expect(onlyAlice.mayAct(onlyAlice.create("alice"))).toBe(true);
+    expect(onlyAlice.mayAct(onlyAlice.create("bob"))).toBe(false);
+    const nobody = new ConsoleSessions({ users }, new Set());
+    expect(nobody.mayAct(nobody.create("alice"))).toBe(false);
+  });
+
   test("a page's publish: a topic name (no wildcards, not $-topics) and QoS 0..2", () => {
     expect(checkPublish({ topic: "a/b", payload: "x", qos: 1, retain: true })).toEqual({ topic: "a/b", payload: "x", qos: 1, retain: true });
     for (const body of [{ topic: "a/#" }, { topic: "a/+/b" }, { topic: "" }, { topic: "$SYS/x" }, { topic: "a", qos: 3 }, {}]) {
