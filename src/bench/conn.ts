@@ -33,7 +33,7 @@ export interface ConnResult {
   generatorCpu: CpuSummary;
 }
 
-/** Opens N connections (CONNECT, CONNACK), holds them, then closes them all. */
+/** Opens N connections (CONNECT, CONNACK), holds them, then closes them all with DISCONNECT. */
 export async function runConn(options: ConnOptions): Promise<ConnResult> {
   const { target, connections } = options;
   const histogram = new LatencyHistogram();
@@ -114,6 +114,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       },
     };
   } finally {
-    for (const client of clients) client.terminate();
+    // With DISCONNECT: an idle connection closed by its client is not a lost one (no will, no error logged).
+    for (const client of clients) client.close();
   }
 }

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { IClientOptions, IClientPublishOptions } from "mqtt";
-import { PublishRefused, startPub, type PubOptions } from "../clients/pub";
+import { PublishNotAcknowledged, PublishRefused, startPub, type PubOptions } from "../clients/pub";
 import { ExitCode } from "../core/exit-codes";
 import { flagValues } from "../core/flags";
 import { LineSplitter, parseUserProperties, PropertyError } from "../core/publish-input";
@@ -25,6 +25,7 @@ const pubArgs = {
   retain: { type: "boolean", alias: "r", description: "Ask the broker to retain the message" },
   repeat: { type: "string", description: "Publish the message this many times", default: "1" },
   "repeat-delay": { type: "string", description: "Wait this long between repeats: seconds or a duration", default: "0" },
+  timeout: { type: "string", description: "QoS 1/2: give up (exit 3) when the broker has not acknowledged a message within this long", default: "10s" },
   "will-topic": { type: "string", description: "Last will: topic the broker publishes to if we vanish" },
   "will-payload": { type: "string", description: "Last will: payload", default: "" },
   "will-qos": { type: "string", description: "Last will: QoS", default: "0" },
@@ -122,6 +123,7 @@ export default defineCommand({
       properties: publishProperties(args, rawArgs),
       // Checked even without --repeat: a wrong value is an error, not silently ignored.
       delayMs: durationFlag("repeat-delay", String(args["repeat-delay"])) * (repeat > 1 ? 1 : 0),
+      ackTimeoutMs: durationFlag("timeout", String(args.timeout), 1),
     };
     // Read files before connecting, so a bad path is a usage error and not a half-done run.
     const fileBytes = source === "file" ? readFlagFile("file", String(args.file)) : undefined;
@@ -146,7 +148,7 @@ export default defineCommand({
       const sent = await pub.publish(messages);
       log.debug(`published ${sent} message${sent === 1 ? "" : "s"} to ${options.topic}`);
     } catch (error) {
-      if (!(error instanceof PublishRefused)) throw error;
+      if (!(error instanceof PublishRefused) && !(error instanceof PublishNotAcknowledged)) throw error;
       log.error(error.message);
       await pub.close();
       process.exit(ExitCode.connection);

@@ -46,6 +46,17 @@ describe("client roles end after DISCONNECT against a broker that never closes t
     await expectEndsAfterDisconnect(pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello", "-q", "2"), 2);
   }, 30_000);
 
+  test("pub QoS 1 and 2 to a broker that never acknowledges: one line and exit 3 at --timeout, after a DISCONNECT", async () => {
+    broker = await startLingeringBroker({ acknowledgePublishes: false });
+    const port = String(broker.port);
+    for (const [qos, awaited] of [["1", "PUBACK"], ["2", "PUBREC/PUBCOMP"]] as const) {
+      const pub = pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello", "-q", qos, "--timeout", "1s");
+      expect(await pub.waitExit(10_000)).toBe(3);
+      expect(pub.lines.filter((line) => line.trim() !== "")).toEqual([expect.stringContaining(`no ${awaited} from the broker for the message to lingering/t within 1.00 s; giving up`)]);
+    }
+    expect(broker.disconnects()).toBe(2);
+  }, 30_000);
+
   test("sub -C 1", async () => {
     broker = await startLingeringBroker();
     const port = String(broker.port);
@@ -66,10 +77,15 @@ describe("client roles end after DISCONNECT against a broker that never closes t
     }, 30_000);
   }
 
-  test("bench conn (it drops its idle connections without DISCONNECT)", async () => {
+  test("bench conn closes each of its connections with DISCONNECT and ends", async () => {
     broker = await startLingeringBroker();
     const bench = pingpong("bench", "conn", "--port", String(broker.port), "--connections", "20", "--duration", "1s", "--json");
     expect(await bench.waitExit(15_000)).toBe(0);
     expect(bench.stdoutLines.length).toBeGreaterThan(0);
+    const deadline = Date.now() + 5_000;
+    while (broker.disconnects() < 20) {
+      if (Date.now() > deadline) throw new Error(`${broker.disconnects()} of 20 connections sent DISCONNECT`);
+      await Bun.sleep(20);
+    }
   }, 30_000);
 });

@@ -74,7 +74,7 @@ export const SWEEP: Array<[string, string[], Record<string, string[]>]> = [
   ["echo", [], { ...CLIENT, qos: ["3"], "ping-topic": ["a/#"], "pong-topic": ["+"] }],
   ["ping", [], { ...CLIENT, ...PROBE }],
   ["all", [], { port: ["70000"], "http-port": ["70000", "x"], ...PROBE }],
-  ["pub", ["--topic", "t", "--message", "m"], { ...CLIENT, qos: ["3"], repeat: ["0", "x"], "repeat-delay": ["x"], "will-qos": ["3"], "message-expiry": ["x"], "user-property": ["novalue"] }],
+  ["pub", ["--topic", "t", "--message", "m"], { ...CLIENT, qos: ["3"], repeat: ["0", "x"], "repeat-delay": ["x"], timeout: ["0", "soon"], "will-qos": ["3"], "message-expiry": ["x"], "user-property": ["novalue"] }],
   ["pub", ["--topic", "t"], { file: [MISSING, DIRECTORY] }],
   ["sub", ["--topic", "t"], { ...CLIENT, qos: ["3"], count: ["0", "x"], timeout: ["x"], "idle-timeout": ["x"] }],
   ["bench", ["pubsub"], { ...CLIENT, qos: ["3"], size: ["-1", "x"], publishers: ["0", "x"], subscribers: ["-1", "x"], duration: ["x"], warmup: ["x"], rate: ["x"], inflight: ["0", "x"], "broker-pid": ["x"] }],
