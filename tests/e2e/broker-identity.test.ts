@@ -1,18 +1,37 @@
 // Who a client is: the user name as client id (no session takeover), the certificate's CN as user
 // name (a certificate as the only login), %u/%c patterns that a name cannot widen, and $SYS client ids.
 import { beforeAll, describe, expect } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { makeTlsFiles, readableByAll, type TlsFiles } from "./clients-peers";
 import { freePort, hasProgram, Proc, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 import { authFiles, mosquittoAs, subscribedAs } from "./acl-setup";
 import { connectV5 } from "./mqtt5-client";
+import { RawClient } from "./mqtt-raw";
 
 let tlsFiles: TlsFiles;
 beforeAll(() => {
   if (hasProgram("openssl")) tlsFiles = makeTlsFiles();
 });
+
+const bytesOf = (text: string) => [text.length >> 8, text.length & 0xff, ...Buffer.from(text)];
+
+/** An MQTT 3.1.1 CONNECT of alice's with Clean Session 0, by hand: mqtt-packet refuses to encode one with an empty id. */
+function persistentConnectOfAlice(clientId: string): number[] {
+  const body = [...bytesOf("MQTT"), 4, 0xc0 /* user name, password, Clean Session 0 */, 0, 60, ...bytesOf(clientId), ...bytesOf("alice"), ...bytesOf("alice-pw")];
+  return [0x10, body.length, ...body];
+}
+
+/** alice connects with MQTT 3.1.1, Clean Session 0 and `clientId`: the CONNACK's return code. */
+async function persistentConnack(port: number, clientId: string): Promise<number> {
+  const client = await RawClient.open(port, 4);
+  client.sendBytes(persistentConnectOfAlice(clientId));
+  const connack = await client.waitFor<any>((p) => p.cmd === "connack");
+  client.close();
+  return connack.returnCode;
+}
 
 describe("--use-username-as-client-id", () => {
   testWithPrograms(["mosquitto_pub", "mosquitto_sub"], "bob connecting with alice's client id gets his own session, not alice's queued messages", async () => {
@@ -46,6 +65,25 @@ describe("--use-username-as-client-id", () => {
     const { client, connack } = await connectV5(url, { clientId: "", username: "alice", password: "alice-pw" });
     await client.endAsync();
     expect(connack.properties?.assignedClientIdentifier).toBe("alice");
+  }, 30_000);
+
+  // The user name could be the id, but 3.1.1 says a zero-byte id with Clean Session 0 is refused
+  // [MQTT-3.1.3-8], and mosquitto checks that before it looks at the user name.
+  testWithPrograms([], "an MQTT 3.1.1 client with no client id and Clean Session 0 is still refused: 0x02 Identifier rejected [MQTT-3.1.3-8]", async () => {
+    const files = await authFiles(["alice"], "topic readwrite #\n");
+    const { port } = await startBroker("--password-file", files.passwd, "--use-username-as-client-id");
+    expect(await persistentConnack(port, "")).toBe(2);
+    expect(await persistentConnack(port, "any")).toBe(0); // refused for the empty id, not for the login
+  }, 30_000);
+
+  testWithPrograms(["mosquitto", "mosquitto_passwd"], "mosquitto 2.0.11 (use_username_as_clientid true) refuses it the same way", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mosquitto-passwd-"));
+    const passwordFile = join(dir, "passwd");
+    expect(await new Proc(["mosquitto_passwd", "-b", "-c", passwordFile, "alice", "alice-pw"]).waitExit()).toBe(0);
+    readableByAll(dir); // mosquitto started as root reads it as the mosquitto user
+    const { port } = await startMosquitto(`allow_anonymous false\npassword_file ${passwordFile}\nuse_username_as_clientid true\n`);
+    expect(await persistentConnack(port, "")).toBe(2);
+    expect(await persistentConnack(port, "any")).toBe(0);
   }, 30_000);
 
   testWithPrograms(["mosquitto_pub"], "a client with no user name is not authorized (there is no id to give it)", async () => {
