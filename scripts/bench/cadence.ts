@@ -2,7 +2,7 @@
 // every 1 s), when every process sleeps between probes. Three pairs of clients (a minimal C pair,
 // bench/minimal-pair.c; our ping + echo; the minimal pair through our broker) through our broker and
 // mosquitto, plus one-hop TCP echo floors, all side by side in one run (docs/performance.md, "Cadence").
-//   bun scripts/bench/cadence.ts [--probes N] [--spacings 200,1000] [--idle SECONDS] [--out DIR]
+//   bun scripts/bench/cadence.ts [--probes N] [--spacings 200,1000] [--idle SECONDS] [--out DIR] [--binary PATH]
 // Writes bench/cadence.md and bench/cadence.json.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -320,11 +320,13 @@ if (import.meta.main) {
       idle: { type: "string", default: "10" },
       out: { type: "string" },
       "ping-args": { type: "string" },
+      // Another build of mqtt-pingpong (e.g. one from before a change, for a before/after pair of runs).
+      binary: { type: "string" },
     },
   });
   const outDir = resolve(flags.out ?? join(ROOT, "bench"));
   const result = await benchCadence({
-    binary: join(ROOT, "mqtt-pingpong"),
+    binary: resolve(flags.binary ?? join(ROOT, "mqtt-pingpong")),
     probes: Number(flags.probes),
     spacingsMs: flags.spacings!.split(",").map(Number),
     idleS: Number(flags.idle),

@@ -8,7 +8,7 @@ import { logLimitEvents, protocolOptions, type ProtocolLimits } from "./protocol
 import { infoLine, isDebugEnabled, log } from "../log";
 import { drain, type DrainState } from "./drain";
 import { guardProtocol } from "./protocol-guard";
-import { limitQueue, queueEventLog, type QueueLimits } from "./slow-consumers";
+import { limitQueue, queueEventLog, type QueueEvents, type QueueLimits } from "./slow-consumers";
 import { brokerInternals } from "./aedes-internals";
 import { serveSharedSubscriptions } from "./shared-subscriptions";
 import { warmUpMessagePath } from "./warm-up";
@@ -79,13 +79,17 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const forget = function (this: Duplex) {
     streams.delete(this);
   };
+  // What every connection gets, here and in the start-up warm-up's private broker (./warm-up.ts).
+  const handle = (target: Aedes, stream: Duplex, state: DrainState, events: QueueEvents) => {
+    const client = target.handle(stream);
+    guardProtocol(client, state);
+    if (options.queue) limitQueue(client, options.queue, events);
+  };
   const accept: Accept = (stream) => {
     streams.add(stream);
     stream.on("close", forget);
     options.onConnection?.(stream);
-    const client = aedes.handle(stream);
-    guardProtocol(client, drainState);
-    if (options.queue) limitQueue(client, options.queue, queueEvents);
+    handle(aedes, stream, drainState, queueEvents);
   };
   const listeners: Listener[] = [];
   try {
@@ -102,7 +106,10 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   }
 
   options.onListening?.(listeners.flatMap((listener) => listener.addresses));
-  const warmUp = options.warmUp === false ? undefined : warmUpMessagePath(protocolOptions(options.limits) as AedesOptions);
+  const warmUp =
+    options.warmUp === false
+      ? undefined
+      : warmUpMessagePath(protocolOptions(options.limits) as AedesOptions, (target, stream) => handle(target, stream, { draining: false }, queueEventLog(target)));
   if (warmUp && isDebugEnabled()) {
     const startedAt = performance.now();
     void warmUp.done.then((ranThrough) => ranThrough && log.debug(`Message path warmed up in ${Math.round(performance.now() - startedAt)} ms.`));

@@ -86,21 +86,22 @@ export interface WarmUp {
 
 /**
  * Runs the broker's message path a few thousand times right after start, through a private aedes
- * with no listener, hook, persistence or cluster of the real one, so that the JIT has compiled the
+ * with no listener, hook, persistence or cluster of the real one (its connections wrapped as the
+ * broker wraps every connection: `handle`), so that the JIT has compiled the
  * code every message runs (the parser, the routing, the writer, the socket stream) before the first
  * real message. Without it, a broker that sees a message every second or so runs it in the
  * interpreter's and baseline JIT's code for minutes, and that code costs several times as much after
  * an idle moment. Nothing of the private broker is seen from outside: no log line, no metric, no
  * socket.
  */
-export function warmUpMessagePath(aedesOptions: AedesOptions, messagesPerKind = MESSAGES_PER_KIND): WarmUp {
+export function warmUpMessagePath(aedesOptions: AedesOptions, handle: HandleConnection = defaultHandle, messagesPerKind = MESSAGES_PER_KIND): WarmUp {
   let stopped = false;
   let closed: Promise<void> | undefined;
   const created = Aedes.createBroker({ ...aedesOptions, announceClients: false } as AedesOptions);
   const close = () => (closed ??= created.then((aedes) => new Promise<void>((resolve) => aedes.close(() => resolve()))));
   const run = async () => {
     const aedes = await created;
-    for (const kind of KINDS) if (!stopped) await publishToSelf(aedes, kind, messagesPerKind, () => stopped);
+    for (const kind of KINDS) if (!stopped) await publishToSelf(aedes, handle, kind, messagesPerKind, () => stopped);
     await close();
     if (stopped) return false;
     // Give back the warm-up's garbage now, once, rather than carry it until the heap grows.
@@ -128,11 +129,16 @@ export function warmUpMessagePath(aedesOptions: AedesOptions, messagesPerKind = 
   };
 }
 
-async function publishToSelf(aedes: Aedes, kind: (typeof KINDS)[number], messages: number, stopped: () => boolean): Promise<void> {
+/** How the broker takes a new connection: aedes's handle() and the wrappers the broker puts on every client. */
+export type HandleConnection = (aedes: Aedes, stream: Duplex) => void;
+
+const defaultHandle: HandleConnection = (aedes, stream) => guardProtocol(aedes.handle(stream));
+
+async function publishToSelf(aedes: Aedes, handle: HandleConnection, kind: (typeof KINDS)[number], messages: number, stopped: () => boolean): Promise<void> {
   const { protocolVersion, qos } = kind;
   const encode = (packet: object) => mqttPacket.generate(packet as never, { protocolVersion });
   const connection = new LoopbackConnection();
-  guardProtocol(aedes.handle(connection.stream as unknown as Duplex));
+  handle(aedes, connection.stream as unknown as Duplex);
   const topic = "warm-up/ping";
   await connection.exchange(encode({ cmd: "connect", protocolId: "MQTT", protocolVersion, clientId: `warm-up-${protocolVersion}-${qos}`, clean: true, keepalive: 0 }), 2);
   await connection.exchange(encode({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos }] }), 9);

@@ -15,12 +15,12 @@ describe("the broker's start-up warm-up", () => {
   });
 
   test("runs every kind of publisher through a private broker and reports it ran through", async () => {
-    const warmUp = warmUpMessagePath({}, 20);
+    const warmUp = warmUpMessagePath({}, undefined, 20);
     expect(await warmUp.done).toBe(true);
   });
 
   test("stopped early (the broker closing), it ends at once and says it did not run through", async () => {
-    const warmUp = warmUpMessagePath({}, 1_000_000);
+    const warmUp = warmUpMessagePath({}, undefined, 1_000_000);
     await warmUp.stop();
     expect(await warmUp.done).toBe(false);
   });
