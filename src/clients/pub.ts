@@ -2,6 +2,7 @@ import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { formatMs } from "../core/duration";
 import { connect, type Connection, type ConnectionOptions } from "./connection";
+import { abandonInFlight } from "./disconnect";
 
 export interface PubOptions {
   connection: ConnectionOptions;
@@ -73,8 +74,7 @@ async function acknowledged(connection: Connection, published: Promise<unknown>,
     clearTimeout(timer);
   }
   published.catch(() => {}); // rejected by the removal below
-  const client = connection.client;
-  for (const messageId of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(messageId));
+  abandonInFlight(connection.client);
   const awaited = options.qos === 1 ? "PUBACK" : "PUBREC/PUBCOMP";
   throw new PublishNotAcknowledged(`no ${awaited} from the broker for the message to ${options.topic} within ${formatMs(options.ackTimeoutMs)}; giving up`);
 }

@@ -57,6 +57,18 @@ describe("client roles end after DISCONNECT against a broker that never closes t
     expect(broker.disconnects()).toBe(2);
   }, 30_000);
 
+  test("ping --qos 1 to a broker that never acknowledges: its summary, then DISCONNECT and exit 1 (probes lost)", async () => {
+    broker = await startLingeringBroker({ acknowledgePublishes: false });
+    const ping = pingpong("ping", "--port", String(broker.port), "--qos", "1", "--count", "2", "--interval", "100ms", "--timeout", "500ms");
+    await ping.waitFor(/2 probes transmitted, 0 received/);
+    const deadline = Date.now() + 10_000;
+    while (broker.disconnects() < 1) {
+      if (Date.now() > deadline) throw new Error(`no DISCONNECT from ${ping.describe()}\n${ping.output()}`);
+      await Bun.sleep(20);
+    }
+    expect(await ping.waitExit(EXIT_AFTER_DISCONNECT_MS)).toBe(1);
+  }, 30_000);
+
   test("sub -C 1", async () => {
     broker = await startLingeringBroker();
     const port = String(broker.port);
