@@ -47,7 +47,7 @@ describe("client roles end after DISCONNECT against a broker that never closes t
   }, 30_000);
 
   test("pub QoS 1 and 2 to a broker that never acknowledges: one line and exit 3 at --timeout, after a DISCONNECT", async () => {
-    broker = await startLingeringBroker({ acknowledgePublishes: false });
+    broker = await startLingeringBroker({ acknowledge: "none" });
     const port = String(broker.port);
     for (const [qos, awaited] of [["1", "PUBACK"], ["2", "PUBREC/PUBCOMP"]] as const) {
       const pub = pingpong("pub", "-p", port, "-t", "lingering/t", "-m", "hello", "-q", qos, "--timeout", "1s");
@@ -57,8 +57,16 @@ describe("client roles end after DISCONNECT against a broker that never closes t
     expect(broker.disconnects()).toBe(2);
   }, 30_000);
 
+  test("pub QoS 2 to a broker that sends PUBREC but never PUBCOMP: the same line and exit 3", async () => {
+    broker = await startLingeringBroker({ acknowledge: "pubrec" });
+    const pub = pingpong("pub", "-p", String(broker.port), "-t", "lingering/t", "-m", "hello", "-q", "2", "--timeout", "1s");
+    expect(await pub.waitExit(10_000)).toBe(3);
+    expect(pub.lines.filter((line) => line.trim() !== "")).toEqual([expect.stringContaining("no PUBREC/PUBCOMP from the broker for the message to lingering/t within 1.00 s; giving up")]);
+    expect(broker.disconnects()).toBe(1);
+  }, 30_000);
+
   test("ping --qos 1 to a broker that never acknowledges: its summary, then DISCONNECT and exit 1 (probes lost)", async () => {
-    broker = await startLingeringBroker({ acknowledgePublishes: false });
+    broker = await startLingeringBroker({ acknowledge: "none" });
     const ping = pingpong("ping", "--port", String(broker.port), "--qos", "1", "--count", "2", "--interval", "100ms", "--timeout", "500ms");
     await ping.waitFor(/2 probes transmitted, 0 received/);
     const deadline = Date.now() + 10_000;

@@ -1,7 +1,8 @@
 // A minimal MQTT broker that never closes a connection: not after DISCONNECT, not after the client's
 // FIN. It answers CONNECT, SUBSCRIBE, PUBLISH (QoS 0-2) and PINGREQ, and routes each PUBLISH to the
 // connections whose filters match. Clients are tested against it for ending by themselves. With
-// `acknowledgePublishes: false` it never sends PUBACK, PUBREC or PUBCOMP (the rest as before).
+// `acknowledge: "none"` it never sends PUBACK, PUBREC or PUBCOMP, with `acknowledge: "pubrec"` only
+// PUBCOMP is never sent (the rest as before).
 import { createServer, type Server, type Socket } from "node:net";
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { topicMatches } from "../../../src/core/topic-filter";
@@ -22,7 +23,7 @@ export interface LingeringBroker {
   close(): Promise<void>;
 }
 
-export async function startLingeringBroker({ acknowledgePublishes = true } = {}): Promise<LingeringBroker> {
+export async function startLingeringBroker({ acknowledge = "all" as "all" | "pubrec" | "none" } = {}): Promise<LingeringBroker> {
   const peers = new Set<Peer>();
   const sockets = new Set<Socket>();
   let disconnectAt: number | undefined;
@@ -47,13 +48,13 @@ export async function startLingeringBroker({ acknowledgePublishes = true } = {})
           send({ cmd: "suback", messageId: packet.messageId, granted: packet.subscriptions.map((s: { qos: number }) => s.qos) } as Packet);
           break;
         case "publish":
-          if (!acknowledgePublishes) break;
+          if (acknowledge === "none") break;
           if (packet.qos === 1) send({ cmd: "puback", messageId: packet.messageId } as Packet);
           if (packet.qos === 2) send({ cmd: "pubrec", messageId: packet.messageId } as Packet);
           route(packet);
           break;
         case "pubrel":
-          if (acknowledgePublishes) send({ cmd: "pubcomp", messageId: packet.messageId } as Packet);
+          if (acknowledge === "all") send({ cmd: "pubcomp", messageId: packet.messageId } as Packet);
           break;
         case "pubrec":
           send({ cmd: "pubrel", messageId: packet.messageId } as Packet);
