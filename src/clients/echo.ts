@@ -59,12 +59,18 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     answer(client, payload, packet, done);
-    // Logged once the answer is on its way: the lines are not part of the round trip ping measures.
+    // Logged on the next turn of the event loop, once the answer has left: the lines are not part of
+    // the round trip ping measures.
     if (logMessages) {
       const shown = describePayload(payload);
-      log.info(`Got ${shown} on ${pingTopic}.`);
-      log.info(`Publishing ${shown} on ${packet.properties?.responseTopic ?? pongTopic}.`);
+      pendingLines.push(`Got ${shown} on ${pingTopic}.`, `Publishing ${shown} on ${packet.properties?.responseTopic ?? pongTopic}.`);
+      if (pendingLines.length === 2) setImmediate(logPendingLines);
     }
+  };
+  const pendingLines: string[] = [];
+  const logPendingLines = () => {
+    for (const line of pendingLines) log.info(line);
+    pendingLines.length = 0;
   };
 
   const answer = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
