@@ -16,20 +16,25 @@ export async function isPortFree(port: number): Promise<boolean> {
   return free.every(Boolean);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 and ::1 (our broker binds both for "localhost"). */
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1 and ::1 (our broker binds both for "localhost").
+ * Taken at random below Linux's ephemeral range (32768 and up), where the kernel also hands out the
+ * source ports of outgoing connections and the "port 0" of every other test process running beside
+ * this one, so a port picked here is not taken again by either before it is bound.
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once("error", reject);
-      server.listen({ host: "127.0.0.1", port: 0 }, () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
+    const port = FIRST_PORT + Math.floor(Math.random() * PORT_COUNT);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await isPortFree(port)) return port;
   }
 }
+
+const FIRST_PORT = 20_000;
+const PORT_COUNT = 12_000;
+/** Ports this process has already handed out: never twice, even after their listener closed. */
+const handedOut = new Set<number>();
 
 /** Whether something accepts TCP connections on 127.0.0.1:port right now. */
 export function accepts(port: number): Promise<boolean> {

@@ -145,12 +145,21 @@ export function pingpong(...args: string[]): Proc {
   return new Proc([BINARY, ...args]);
 }
 
-/** Starts our broker on a free port and waits until it listens. */
+/**
+ * Starts our broker on a free port and waits until it listens. Another program may bind the port
+ * between freePort() and the broker's bind (test files run side by side): then another port is tried.
+ */
 export async function startBroker(...extra: string[]): Promise<{ proc: Proc; port: number; url: string }> {
-  const port = await freePort();
-  const proc = pingpong("broker", "--port", String(port), ...extra);
-  await proc.waitFor(/Broker listening on/);
-  return { proc, port, url: `mqtt://127.0.0.1:${port}` };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const proc = pingpong("broker", "--port", String(port), ...extra);
+    try {
+      await proc.waitFor(/Broker listening on/);
+      return { proc, port, url: `mqtt://127.0.0.1:${port}` };
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(proc.output())) throw error;
+    }
+  }
 }
 
 /** Whether a program is on PATH. */
