@@ -351,7 +351,7 @@ const clusterLines =
 const markdown = [
   `# Benchmark: mqtt-pingpong broker vs mosquitto`,
   "",
-  `${date} · ${machine.cpu}, ${cores} cores, Linux ${machine.kernel} · Bun ${machine.bun} · mosquitto ${machine.mosquitto} · mqtt-pingpong ${machine.ourVersion}`,
+  `${date} · ${machine.cpu}, ${cores} cores, Linux ${machine.kernel} · Bun ${machine.bun} · mosquitto ${machine.mosquitto} · ${machine.ourVersion}`,
   "",
   `${rounds} interleaved round(s), medians; ${durationS} s per run after ${warmupS} s warm-up (round trips: ${rttWarmupS} s, see the note below the table); MQTT ${flags.protocol}; ${machine.pinned}. ` +
     `Load average before: ${loadBefore.split(" ").slice(0, 3).join(" ")}, after: ${loadAfter.split(" ").slice(0, 3).join(" ")}; ` +
