@@ -7,14 +7,7 @@ import { makeTlsFiles } from "./clients-peers";
 import { startNode, startRedis } from "./cluster-harness";
 import { freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
-interface Result {
-  id: string;
-  protocol: string;
-  section: string;
-  title: string;
-  status: "pass" | "fail" | "skip";
-  detail: string;
-}
+import type { CheckResult as Result } from "../../src/conformance/runner";
 
 /**
  * Statements our broker still fails, each a known bug being fixed (issue 14). The test asserts that

@@ -1,13 +1,8 @@
 // docs/conformance.md from two runs of `mqtt-pingpong conformance --json`. No I/O.
 
-export interface Result {
-  id: string;
-  protocol: string;
-  section: string;
-  title: string;
-  status: "pass" | "fail" | "skip";
-  detail: string;
-}
+import type { CheckResult as Result } from "../../../src/conformance/runner";
+
+export type { Result };
 
 export interface Run {
   name: string;
