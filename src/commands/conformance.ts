@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import type { Expectations, SuiteSettings } from "../conformance/check";
 import { checks } from "../conformance/checks/index";
@@ -8,6 +7,7 @@ import { parseTarget, TargetError } from "../conformance/target";
 import { ExitCode } from "../core/exit-codes";
 import { durationFlag, parseChoiceFlag, parseIntegerFlag } from "../core/flag-parsers";
 import { UsageError } from "../core/usage-error";
+import { readFlagFile } from "../flag-file";
 import { log } from "../log";
 
 const conformanceArgs = {
@@ -31,19 +31,11 @@ const conformanceArgs = {
 
 type ConformanceArgValues = { [K in keyof typeof conformanceArgs]?: string | boolean };
 
-function readCaFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(`--cafile: cannot read "${path}": ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
-  }
-}
-
 function toSettings(args: ConformanceArgValues): SuiteSettings {
   if (typeof args.url !== "string" || args.url === "") throw new UsageError("--url is required (mqtt://host:port)");
   let target;
   try {
-    target = parseTarget(args.url, Boolean(args.insecure), typeof args.cafile === "string" ? readCaFile(args.cafile) : undefined);
+    target = parseTarget(args.url, Boolean(args.insecure), typeof args.cafile === "string" ? readFlagFile("cafile", args.cafile) : undefined);
   } catch (error) {
     if (error instanceof TargetError) throw new UsageError(`--url: ${error.message}`);
     throw error;
