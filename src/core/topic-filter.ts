@@ -14,16 +14,37 @@ export function filterProblem(filter: string): string | undefined {
 
 /** Whether a topic matches a filter: + one level, # this level and all below; $-topics need a literal first level [MQTT-4.7.2-1]. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
-  const filterLevels = filter.split("/");
-  const topicLevels = topic.split("/");
-  for (let index = 0; index < filterLevels.length; index++) {
-    const level = filterLevels[index]!;
-    if (level === "#") return true;
-    if (index >= topicLevels.length) return false;
-    if (level !== "+" && level !== topicLevels[index]) return false;
+  // Level by level on the strings themselves: the ACL asks this per rule for every message, so no split.
+  const first = filter.charCodeAt(0);
+  if (topic.charCodeAt(0) === DOLLAR && (first === PLUS || first === HASH)) return false;
+  let filterAt = 0;
+  let topicAt = 0;
+  for (;;) {
+    const filterEnd = levelEnd(filter, filterAt);
+    const wildcard = filterEnd - filterAt === 1 ? filter.charCodeAt(filterAt) : 0;
+    if (wildcard === HASH) return true;
+    if (topicAt > topic.length) return false; // the topic has fewer levels
+    const topicEnd = levelEnd(topic, topicAt);
+    if (wildcard !== PLUS && !sameLevel(filter, filterAt, filterEnd, topic, topicAt, topicEnd)) return false;
+    if (filterEnd === filter.length) return topicEnd === topic.length;
+    filterAt = filterEnd + 1;
+    topicAt = topicEnd + 1;
   }
-  return filterLevels.length === topicLevels.length;
+}
+
+const DOLLAR = 36;
+const PLUS = 43;
+const HASH = 35;
+
+function levelEnd(name: string, from: number): number {
+  const slash = name.indexOf("/", from);
+  return slash < 0 ? name.length : slash;
+}
+
+function sameLevel(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (a.charCodeAt(aStart + i) !== b.charCodeAt(bStart + i)) return false;
+  return true;
 }
 
 /**
