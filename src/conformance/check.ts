@@ -1,5 +1,5 @@
 /** What a check is, and the context it runs in: fresh client ids and topics, tracked connections. */
-import { acknowledgement, connect, disconnect, publish, subscribe, unsubscribe, type ConnectFields, type PublishFields, type Subscription, type Text } from "./codec/encode";
+import { acknowledgement, connect, disconnect, pingreq, publish, subscribe, unsubscribe, type ConnectFields, type PublishFields, type Subscription, type Text } from "./codec/encode";
 import type { Packet } from "./codec/decode";
 import { PacketType, type ProtocolLevel } from "./codec/packet-types";
 import { Prop, type Property } from "./codec/properties";
@@ -161,6 +161,12 @@ export class CheckContext {
   /** The next PUBLISH on `topic`, failing when none comes in time. */
   message(connection: Connection, topic: string, what = `a PUBLISH on ${topic}`): Promise<Packet> {
     return connection.take((packet) => packet.name === "PUBLISH" && packet.topic === topic, this.replyMs, what);
+  }
+
+  /** PINGREQ, then its PINGRESP: the server answers in order, so by then it has read all sent before. */
+  pinged(connection: Connection, what = "PINGRESP"): Promise<Packet> {
+    connection.write(pingreq());
+    return connection.take("PINGRESP", this.replyMs, what);
   }
 
   /** Fails if a matching packet arrives within the quiet time. */

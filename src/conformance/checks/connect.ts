@@ -89,8 +89,7 @@ async function keepAliveHonoured(t: CheckContext): Promise<string | void> {
   if (serverKeepAlive !== undefined) return `the server sent Server Keep Alive ${serverKeepAlive}: not applicable`;
   for (let ping = 0; ping < 3; ping++) {
     await Bun.sleep(1200);
-    connection.write(pingreq());
-    await connection.take("PINGRESP", t.replyMs);
+    await t.pinged(connection);
   }
   expect(!connection.closed, "closed although the client sent PINGREQ within its Keep Alive");
 }
@@ -137,8 +136,7 @@ async function emptyClientIdAssigned(t: CheckContext): Promise<string> {
   const first = await t.tryConnect({ clientId: "" });
   if (first.connack?.reasonCode !== 0) return `empty client ids refused (${hex(first.connack?.reasonCode)}), which the server may do`;
   const second = await t.connect({ clientId: "" });
-  first.connection.write(pingreq());
-  await first.connection.take("PINGRESP", t.replyMs, "PINGRESP on the first empty-id connection (the second must not take it over)");
+  await t.pinged(first.connection, "PINGRESP on the first empty-id connection (the second must not take it over)");
   if (t.level === 5) {
     const ids = [first.connack, second.connack].map((connack) => connack.properties.find((property) => property.id === Prop.assignedClientIdentifier)?.value);
     expect(ids[0] && ids[1], "CONNACK without Assigned Client Identifier for an empty client id");

@@ -46,8 +46,7 @@ async function refusedWithSession(t: CheckContext, part: "present" | "close" | "
 async function pingresp(t: CheckContext): Promise<string> {
   const { connection } = await t.connect();
   for (let ping = 0; ping < 3; ping++) {
-    connection.write(pingreq());
-    await connection.take("PINGRESP", t.replyMs);
+    await t.pinged(connection);
   }
   return "3 PINGRESPs";
 }
@@ -119,8 +118,7 @@ async function unsupportedAuthMethod(t: CheckContext): Promise<string> {
 async function noAuthWithoutMethod(t: CheckContext): Promise<string> {
   const { connection, connack } = await t.connect();
   expect(!connack.properties.some((property) => property.id === Prop.authenticationMethod), "CONNACK carries an Authentication Method the client did not ask for");
-  connection.write(pingreq());
-  await connection.take("PINGRESP", t.replyMs);
+  await t.pinged(connection);
   expect(!connection.received.some((packet) => packet.name === "AUTH"), "the server sent AUTH to a client without an Authentication Method");
   return "no AUTH, no Authentication Method";
 }

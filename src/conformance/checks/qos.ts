@@ -1,6 +1,6 @@
 /** §3.4-3.7 acknowledgements and §4.3 the QoS 1 and QoS 2 protocols, server as sender and as receiver. */
 import type { Check, CheckContext } from "../check";
-import { acknowledgement, frame, pingreq, publish } from "../codec/encode";
+import { acknowledgement, frame, publish } from "../codec/encode";
 import type { Packet } from "../codec/decode";
 import { PacketType } from "../codec/packet-types";
 import { Prop, type Property } from "../codec/properties";
@@ -90,10 +90,7 @@ async function unacknowledgedUntilAck(t: CheckContext, qos: 1 | 2): Promise<stri
   back.write(acknowledgement(t.level, qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, again.packetId!));
   // The server answers in order: its PUBREL, or the PINGRESP after our PUBACK, says it has read the acknowledgement.
   if (qos === 2) await back.take("PUBREL", t.replyMs);
-  else {
-    back.write(pingreq());
-    await back.take("PINGRESP", t.replyMs);
-  }
+  else await t.pinged(back);
   back.destroy();
   const third = await resume(t, clientId);
   await t.nothing(third, (packet) => packet.name === "PUBLISH" && packet.topic === topic, "re-sent although acknowledged");
@@ -155,8 +152,7 @@ async function qos2Receiver(t: CheckContext, part: "pubrec" | "duplicate" | "pub
 async function refusedAckNotResent(t: CheckContext): Promise<string> {
   const { subscriber, message, topic, clientId } = await firstDelivery(t, 1);
   subscriber.write(acknowledgement(5, PacketType.PUBACK, message.packetId!, 0x80));
-  subscriber.write(pingreq());
-  await subscriber.take("PINGRESP", t.replyMs);
+  await t.pinged(subscriber);
   subscriber.destroy();
   const back = await resume(t, clientId);
   await t.nothing(back, (packet) => packet.name === "PUBLISH" && packet.topic === topic, "re-sent after a PUBACK with Reason Code 0x80");

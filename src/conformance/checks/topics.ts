@@ -1,6 +1,6 @@
 /** §4.6 ordering, §4.7 Topic Names and Filters, §4.8 shared subscriptions, §4.9 flow control. */
 import type { Check, CheckContext } from "../check";
-import { acknowledgement, pingreq, publish, subscribe, type Text } from "../codec/encode";
+import { acknowledgement, publish, subscribe, type Text } from "../codec/encode";
 import type { Packet } from "../codec/decode";
 import { PacketType } from "../codec/packet-types";
 import { Prop } from "../codec/properties";
@@ -159,8 +159,7 @@ async function receiveMaximum(t: CheckContext, part: "limit" | "others"): Promis
   const first = await subscriber.take(isMessage, t.replyMs);
   const second = await subscriber.take(isMessage, t.replyMs);
   if (part === "others") {
-    subscriber.write(pingreq());
-    await subscriber.take("PINGRESP", t.replyMs, "PINGRESP while the send quota is 0");
+    await t.pinged(subscriber, "PINGRESP while the send quota is 0");
     await t.subscribed(subscriber, [{ filter: t.topic("other"), qos: 0 }]);
     return "PINGRESP and SUBACK while the quota is 0";
   }
