@@ -27,6 +27,8 @@ export class ProbeBook {
   lost = 0;
   /** Probes waiting for an echo, or answered but kept until their timeout so duplicates are seen; in send order. */
   private readonly pending = new Map<string, Probe>();
+  /** The pending probes not answered yet, in send order: the oldest is the next loss deadline, found without a scan. */
+  private readonly unanswered = new Map<string, Probe>();
   private highestAnsweredSeq = 0;
   private lastTimestamp = "";
 
@@ -41,6 +43,7 @@ export class ProbeBook {
     this.lastTimestamp = timestamp;
     const probe: Probe = { seq: ++this.transmitted, timestamp, sentAtMs: 0, answered: false };
     this.pending.set(timestamp, probe);
+    this.unanswered.set(timestamp, probe);
     return probe;
   }
 
@@ -54,6 +57,7 @@ export class ProbeBook {
     }
     const rttMs = nowMs - probe.sentAtMs;
     probe.answered = true;
+    this.unanswered.delete(timestamp);
     const outOfOrder = probe.seq < this.highestAnsweredSeq;
     if (outOfOrder) this.outOfOrder++;
     else this.highestAnsweredSeq = probe.seq;
@@ -67,6 +71,7 @@ export class ProbeBook {
       if (nowMs - probe.sentAtMs < timeoutMs) break;
       this.pending.delete(key);
       if (!probe.answered) {
+        this.unanswered.delete(key);
         this.lost++;
         onLost(probe);
       }
@@ -75,7 +80,7 @@ export class ProbeBook {
 
   /** When the oldest probe still waiting for its echo was sent (undefined: none waits). */
   oldestUnansweredSentAtMs(): number | undefined {
-    for (const probe of this.pending.values()) if (!probe.answered) return probe.sentAtMs;
+    for (const probe of this.unanswered.values()) return probe.sentAtMs;
     return undefined;
   }
 
