@@ -87,8 +87,9 @@ function textReporter(options: ReporterOptions): PingReporter {
     },
     echo(probe, rttMs, outOfOrder, breakdown) {
       lastRttMs = rttMs;
+      if (!perProbe) return;
       const parts = breakdown ? ` (${formatBreakdown(breakdown)})` : "";
-      if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}${parts}`);
+      log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} rtt=${formatMs(rttMs)}${outOfOrder ? " (out of order)" : ""}${parts}`);
     },
     duplicate(probe) {
       if (perProbe) log.info(`Got ${probe.timestamp} on ${options.pongTopic}: seq=${probe.seq} (DUP!)`);
