@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { PacketFramer } from "../core/packet-framer";
-import { decodeQos0Publish, type Qos0Publish } from "../core/publish-decode";
+import { decodeQos0Publish, isQos0Publish, type Qos0Publish } from "../core/publish-decode";
 
 /**
  * echo at QoS 0 answers a probe from the chunk the socket read, before MQTT.js's stream layers and
@@ -65,9 +65,7 @@ export class EchoFastPath {
     if (!packets || this.broken || !this.enabled || !Buffer.isBuffer(chunk)) return;
     const publishes: Qos0Publish[] = [];
     for (const packet of packets) {
-      const first = chunk[packet.start]!;
-      const isPublish = first >> 4 === 3;
-      if (!isPublish || ((first >> 1) & 3) !== 0) continue; // not a QoS 0 PUBLISH: not ours to answer
+      if (!isQos0Publish(chunk[packet.start]!)) continue; // not ours to answer
       const publish = decodeQos0Publish(chunk, packet, protocolVersion);
       if (!publish) return; // a QoS 0 PUBLISH we cannot read (a Topic Alias...): all of this chunk to MQTT.js
       publishes.push(publish);

@@ -12,13 +12,17 @@ export interface Qos0Publish {
 const PUBLISH = 3;
 const cursor: ReadCursor = { pos: 0 };
 
+/** Whether a packet's first byte is a QoS 0 PUBLISH's. */
+export function isQos0Publish(firstByte: number): boolean {
+  return firstByte >> 4 === PUBLISH && ((firstByte >> 1) & 3) === 0;
+}
+
 /**
  * The PUBLISH at `packet` in `chunk` when it is QoS 0 and plain; undefined for another packet type, a
  * QoS above 0, a Topic Alias (its topic lives in the connection's state) or a property it does not know.
  */
 export function decodeQos0Publish(chunk: Buffer, packet: WholePacket, protocolVersion: 4 | 5): Qos0Publish | undefined {
-  const first = chunk[packet.start]!;
-  if (first >> 4 !== PUBLISH || ((first >> 1) & 3) !== 0) return undefined;
+  if (!isQos0Publish(chunk[packet.start]!)) return undefined;
   let pos = packet.body;
   if (pos + 2 > packet.end) return undefined;
   const topicLength = (chunk[pos]! << 8) | chunk[pos + 1]!;
