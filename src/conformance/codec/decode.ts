@@ -3,6 +3,7 @@
  * whether its Remaining Length was minimal, and the problems found in it (misplaced properties,
  * reserved bits, ill-formed UTF-8), so a check can judge what the server sent.
  */
+import { isUtf8 } from "node:buffer";
 import { decodeProperties, MalformedPacket, misplacedProperty, readLengthPrefixed, readVbi, repeatedProperty, type Property } from "./properties";
 import { PACKET_NAMES, PacketType, type ProtocolLevel } from "./packet-types";
 
@@ -35,7 +36,6 @@ export interface Packet {
 }
 
 const EXPECTED_FLAGS: Record<number, number> = { [PacketType.PUBREL]: 0x02 };
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Splits a byte stream into packets; throws MalformedPacket when the framing itself is broken. */
 export class PacketReader {
@@ -153,11 +153,7 @@ function decodeBody(packet: Packet, body: Buffer, level: ProtocolLevel): void {
 }
 
 function checkUtf8(bytes: Buffer, what: string): void {
-  try {
-    utf8.decode(bytes);
-  } catch {
-    throw new MalformedPacket(`${what} is not well-formed UTF-8`);
-  }
+  if (!isUtf8(bytes)) throw new MalformedPacket(`${what} is not well-formed UTF-8`);
   if (bytes.includes(0)) throw new MalformedPacket(`${what} contains U+0000`);
 }
 
