@@ -31,6 +31,21 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * The first of `count` consecutive ports, each free a moment ago on 127.0.0.1 and ::1 (for
+ * `cluster --base-port`), from the same range as freePort and never handed out twice either.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = FIRST_PORT + Math.floor(Math.random() * (PORT_COUNT - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    for (const port of ports) handedOut.add(port);
+    const free = await Promise.all(ports.map(isPortFree));
+    if (free.every(Boolean)) return base;
+  }
+}
+
 const FIRST_PORT = 20_000;
 const PORT_COUNT = 12_000;
 /** Ports this process has already handed out: never twice, even after their listener closed. */

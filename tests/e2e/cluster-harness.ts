@@ -1,9 +1,9 @@
 // Redis and cluster nodes for the cluster tests: a real redis-server on a free loopback port, and
 // brokers of the compiled binary joined to it.
 import { freePort, pingpong, Proc } from "./harness";
-import { accepts, isPortFree } from "../../scripts/lib/net";
+import { accepts, freePortRange } from "../../scripts/lib/net";
 
-export { accepts };
+export { accepts, freePortRange };
 
 export interface RedisServer {
   port: number;
@@ -50,17 +50,3 @@ export async function startNode(redisUrl: string, name: string, ...extra: string
   await proc.waitFor(/Broker listening on/, 15_000);
   return { proc, port, url: `mqtt://127.0.0.1:${port}` };
 }
-
-/**
- * `count` consecutive ports, free a moment ago on 127.0.0.1 and ::1, for `cluster --base-port`. Taken
- * below the ephemeral range (32768 and up on Linux), where outgoing connections of a busy machine
- * would otherwise grab a port between this check and the node's listen.
- */
-export async function freePortRange(count: number): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-}
-
