@@ -12,9 +12,12 @@ export function summaryLine(results: readonly CheckResult[]): string {
   return `conformance: ${count.pass} pass, ${count.fail} fail, ${count.skip} skip`;
 }
 
+/** "<protocol> <id>", e.g. "5 MQTT-3.1.2-4": one statement of one protocol version. */
+export const statementKey = (result: Pick<CheckResult, "protocol" | "id">): string => `${result.protocol} ${result.id}`;
+
 /** Distinct statements checked: an id counts once per protocol version it was checked under. */
 export function statementCount(results: readonly CheckResult[]): number {
-  return new Set(results.map((result) => `${result.protocol} ${result.id}`)).size;
+  return new Set(results.map(statementKey)).size;
 }
 
 const TITLE_WIDTH = 70;

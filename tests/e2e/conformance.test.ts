@@ -7,6 +7,7 @@ import { makeTlsFiles } from "./clients-peers";
 import { startNode, startRedis } from "./cluster-harness";
 import { freePort, pingpong, startBroker, startMosquitto, testWithPrograms } from "./harness";
 
+import { statementKey as key } from "../../src/conformance/report";
 import type { CheckResult as Result } from "../../src/conformance/runner";
 
 /**
@@ -30,7 +31,6 @@ async function runSuite(url: string, ...flags: string[]): Promise<{ status: numb
   return { status, results: report.results };
 }
 
-const key = (result: Result) => `${result.protocol} ${result.id}`;
 const failing = (results: Result[]) => results.filter((result) => result.status === "fail");
 
 /**

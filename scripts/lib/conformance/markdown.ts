@@ -1,6 +1,7 @@
 // docs/conformance.md from two runs of `mqtt-pingpong conformance --json`. No I/O.
 
 import type { CheckResult as Result } from "../../../src/conformance/runner";
+import { statementKey as key, totals } from "../../../src/conformance/report";
 
 export type { Result };
 
@@ -9,15 +10,8 @@ export interface Run {
   results: Result[];
 }
 
-const key = (result: Result) => `${result.protocol} ${result.id}`;
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 const mark = (result: Result | undefined) => (result ? { pass: "pass", fail: "**FAIL**", skip: "skip" }[result.status] : "—");
-
-function totals(results: Result[]) {
-  const count = { pass: 0, fail: 0, skip: 0 };
-  for (const result of results) count[result.status]++;
-  return count;
-}
 
 /** The page; `missingNotes` collects differing statements that have no note yet. */
 export function conformanceMarkdown(
