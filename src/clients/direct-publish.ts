@@ -1,10 +1,19 @@
 import type { MqttClient } from "mqtt";
 import { Qos0PublishFrames, type FrameProperties } from "../core/publish-frame";
 
-/** What the direct path reads of MQTT.js's state; it has no public API for these. */
+/** What clients read of MQTT.js's state; it has no public API for these. */
 interface MqttClientInternals {
   _storeProcessing: boolean;
   _storeProcessingQueue: unknown[];
+  connackPacket?: { properties?: { receiveMaximum?: number } };
+}
+
+/**
+ * The broker's Receive Maximum (its CONNACK's, 65,535 when absent). MQTT.js does not keep to it
+ * [MQTT-4.9.0-2], so the roles that send QoS 1/2 hold messages back themselves.
+ */
+export function serverReceiveMaximum(client: MqttClient): number {
+  return (client as unknown as MqttClientInternals).connackPacket?.properties?.receiveMaximum ?? 65_535;
 }
 
 /**

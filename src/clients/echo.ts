@@ -3,7 +3,7 @@ import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
 import { BREAKDOWN_REQUEST_PROPERTY, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs } from "../core/probe-breakdown";
-import { canWriteDirectly, FramesByTopic } from "./direct-publish";
+import { canWriteDirectly, FramesByTopic, serverReceiveMaximum } from "./direct-publish";
 import { EchoFastPath } from "./echo-fast-path";
 import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
@@ -54,8 +54,6 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   // QoS 1/2 wait for a free slot here.
   let inFlight = 0;
   const waiting: Array<() => void> = [];
-  const receiveMaximum = (client: MqttClient) =>
-    (client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }).connackPacket?.properties?.receiveMaximum ?? 65_535;
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     answer(client, payload, packet, done);
@@ -99,7 +97,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
         done?.(error);
       });
     };
-    if (inFlight < receiveMaximum(client)) send();
+    if (inFlight < serverReceiveMaximum(client)) send();
     else waiting.push(send);
   };
 

@@ -6,7 +6,7 @@ import { ProbeBook, type Probe } from "../core/probe-book";
 import type { SummaryInput } from "../core/ping-report";
 import { Qos0PublishFrames } from "../core/publish-frame";
 import { BREAKDOWN_REQUEST_PROPERTY, type BreakdownStats, type ProbeBreakdown } from "../core/probe-breakdown";
-import { canWriteDirectly } from "./direct-publish";
+import { canWriteDirectly, serverReceiveMaximum } from "./direct-publish";
 import { PingBreakdown, PINGREQ } from "./ping-breakdown";
 import { readClock } from "./read-clock";
 import { Schedule } from "./ping-schedule";
@@ -244,7 +244,7 @@ class ReceiveWindow {
   ) {}
 
   private get receiveMaximum(): number {
-    return (this.connection.client as unknown as MqttClientInternals).connackPacket?.properties?.receiveMaximum ?? 65_535;
+    return serverReceiveMaximum(this.connection.client);
   }
 
   whenFree(send: () => void): void {
@@ -267,9 +267,4 @@ class ReceiveWindow {
     this.inFlight++;
     this.sendHeld();
   };
-}
-
-/** What the pinger reads of MQTT.js's state; it has no public API for these. */
-interface MqttClientInternals {
-  connackPacket?: { properties?: { receiveMaximum?: number } };
 }
