@@ -77,7 +77,6 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     const correlationData = responseTopic ? packet.properties?.correlationData : undefined;
     // ping --breakdown asks (MQTT 5) for echo's turnaround: from reading the request to writing the answer.
     const turnaround = responseTopic && readAt && packet.properties?.userProperties?.[BREAKDOWN_REQUEST_PROPERTY] !== undefined ? readAt : undefined;
-    const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     echoed++;
     onEcho?.({ topic: answerTopic, payload, correlationData });
     if (qos === 0) {
@@ -87,6 +86,8 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
         return done?.();
       }
     }
+    // Past the direct path, which needs no options object.
+    const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     if (turnaround) answerOptions.properties = { ...answerOptions.properties, userProperties: { [ECHO_TURNAROUND_PROPERTY]: formatTurnaroundUs(performance.now() - turnaround()) } };
     if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
     const send = () => {
