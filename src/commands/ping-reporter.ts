@@ -47,6 +47,9 @@ export interface ReporterOptions {
 
 export const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
+/** On stderr in both formats: --json's stdout holds only the JSON lines. */
+const warnWaitingForSlot = (receiveMaximum: number) => log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`);
+
 export function pingReporter(options: ReporterOptions): PingReporter {
   return options.json ? jsonReporter(!options.quiet) : textReporter(options);
 }
@@ -61,7 +64,7 @@ function jsonReporter(perProbe: boolean): PingReporter {
       probeLine({ type: "probe", seq: probe.seq, payload: probe.timestamp, rttMs: round3(rttMs), outOfOrder, ...(breakdown && { breakdown: breakdownJson(breakdown) }) }),
     duplicate: (probe) => probeLine({ type: "duplicate", seq: probe.seq, payload: probe.timestamp }),
     lost: (probe) => probeLine({ type: "lost", seq: probe.seq, payload: probe.timestamp }),
-    waitingForSlot: (receiveMaximum) => log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`),
+    waitingForSlot: warnWaitingForSlot,
     disconnected: (reason, lastSeq) => write({ type: "disconnected", reason, lastSeq }),
     reconnected: (target, downMs, probesSentMeanwhile) => write({ type: "reconnected", target, downMs: round3(downMs), probesSentMeanwhile }),
     echoesBack() {},
@@ -97,7 +100,7 @@ function textReporter(options: ReporterOptions): PingReporter {
     lost(probe) {
       if (perProbe) log.warn(`No echo for seq=${probe.seq} (${probe.timestamp}) within ${formatMs(options.timeoutMs)}.`);
     },
-    waitingForSlot: (receiveMaximum) => log.warn(`The broker's Receive Maximum (${receiveMaximum}) is used up; probes wait for a free slot.`),
+    waitingForSlot: warnWaitingForSlot,
     disconnected: (reason) => log.warn(lostLine(reason)),
     reconnected: (target, downMs, sentMeanwhile) => log.info(restoredLine(target, downMs, `; ${plural(sentMeanwhile, "probe")} went out meanwhile`)),
     echoesBack: (seq) => log.info(`Echoes are back from seq=${seq}.`),
