@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { renderChart } from "./lib/bench/chart";
 import { benchCluster, type ClusterBenchRun } from "./lib/bench/cluster";
 import { freePort, waitForPort } from "./lib/net";
+import { cpuMsOfPid } from "./lib/process-cpu";
 import { median } from "./lib/stats";
 import { runCadenceFromBench } from "./bench/cadence";
 import { runConsoleFromBench } from "./bench/console";
@@ -108,18 +109,8 @@ async function startServer(target: Target, pin = true): Promise<Server & { ready
   };
 }
 
-/** utime + stime of a process in ms, from /proc. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 async function runBench(server: Server, argv: string[]): Promise<Record<string, any>> {
-  const before = cpuMs(server.pid);
+  const before = cpuMsOfPid(server.pid);
   const startedAt = performance.now();
   // bench retained reads the broker's CPU for its SUBSCRIBE from /proc.
   if (argv[0] === "retained") argv = [...argv, "--broker-pid", String(server.pid)];
@@ -133,7 +124,7 @@ async function runBench(server: Server, argv: string[]): Promise<Record<string, 
   if (!line.startsWith("{")) throw new Error(`bench ${argv.join(" ")} against ${server.name} exited ${code}: ${stderr.trim()}`);
   const result = JSON.parse(line);
   result.exitCode = code;
-  result.brokerCpuPercent = ((cpuMs(server.pid) - before) / wallMs) * 100;
+  result.brokerCpuPercent = ((cpuMsOfPid(server.pid) - before) / wallMs) * 100;
   return result;
 }
 

@@ -11,8 +11,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { childLines } from "../child-lines";
 import { freePort } from "../lib/net";
+import { cpuMsOfPid } from "../lib/process-cpu";
 import { quantile } from "../lib/stats";
-import { cpuMsOfStat, percentOfCore, withoutOverlaps, type TimedProbe } from "./cadence-probes";
+import { percentOfCore, withoutOverlaps, type TimedProbe } from "./cadence-probes";
 
 export interface CadenceOptions {
   binary: string;
@@ -189,7 +190,7 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
       const measureFrom = performance.now() + SETTLE_MS;
       await Bun.sleep(SETTLE_MS);
       // CPU of each process from the end of the warm-up to the pinger's last reading before it exits.
-      const before = new Map([...longLived, ...pingers.map((pinger) => pinger.child)].map((child) => [child.name, cpuMs(child.pid)]));
+      const before = new Map([...longLived, ...pingers.map((pinger) => pinger.child)].map((child) => [child.name, cpuMsOfPid(child.pid)]));
       const cpuPercent = new Map<string, number>();
       await Promise.all(
         pingers.map(async ({ child }) => {
@@ -200,7 +201,7 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
           });
           let last = { cpu: before.get(child.name)!, at: measureFrom };
           while (!exited) {
-            const cpu = cpuMs(child.pid);
+            const cpu = cpuMsOfPid(child.pid);
             if (Number.isFinite(cpu)) last = { cpu, at: performance.now() };
             await Promise.race([exit, Bun.sleep(100)]);
           }
@@ -210,7 +211,7 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
         }),
       );
       const wallMs = performance.now() - measureFrom;
-      for (const child of longLived) cpuPercent.set(child.name, percentOfCore(before.get(child.name)!, cpuMs(child.pid), wallMs));
+      for (const child of longLived) cpuPercent.set(child.name, percentOfCore(before.get(child.name)!, cpuMsOfPid(child.pid), wallMs));
 
       const measured = probes.filter((probe) => probe.sentAtMs >= measureFrom);
       const kept = withoutOverlaps(measured, OVERLAP_MARGIN_MS);
@@ -233,11 +234,11 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
     }
 
     say(`cadence: ${options.idleS} s with no probes (idle CPU)`);
-    const before = new Map(longLived.map((child) => [child.name, cpuMs(child.pid)]));
+    const before = new Map(longLived.map((child) => [child.name, cpuMsOfPid(child.pid)]));
     const idleStart = performance.now();
     await Bun.sleep(options.idleS * 1000);
     const idleWallMs = performance.now() - idleStart;
-    idleCpuPercent = Object.fromEntries(longLived.map((child) => [child.name, round(percentOfCore(before.get(child.name)!, cpuMs(child.pid), idleWallMs), 2)]));
+    idleCpuPercent = Object.fromEntries(longLived.map((child) => [child.name, round(percentOfCore(before.get(child.name)!, cpuMsOfPid(child.pid), idleWallMs), 2)]));
   } finally {
     for (const child of children) child.proc.kill("SIGTERM");
     await Promise.all(children.map((child) => child.proc.exited));
@@ -258,13 +259,6 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
 const microseconds = (line: string) => (/^\d+(\.\d+)?$/.test(line) ? Number(line) / 1000 : undefined);
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-function cpuMs(pid: number): number {
-  try {
-    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
-  } catch {
-    return NaN;
-  }
-}
 
 /** The table and its notes, as markdown lines. */
 export function cadenceMarkdown(result: CadenceResult, command: string): string[] {
