@@ -30,6 +30,13 @@ const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
+/**
+ * The one refusal of a PUBLISH, made once (aedes only reads it). 3.1.1 has no way to say no to a
+ * PUBLISH (closing would make the client resend it for ever): `drop` makes aedes acknowledge it and
+ * drop it (patches/aedes/60-*, read for 3.1.1 only). MQTT 5 gets 0x87; a will is deleted unpublished.
+ */
+const PUBLISH_REFUSED = Object.assign(new Error("not authorized"), { drop: true });
+
 /** A user name, or undefined for an anonymous client. */
 type User = string | undefined;
 
@@ -89,10 +96,7 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     if (allowed) return callback(null);
     const who = stamp ? `The will of client ${stamp.clientId}` : client ? `Client ${client.id}` : "A message with no client nor stored user";
     log.info(`${who} may not publish to ${packet.topic}; dropped.`);
-    const error = new Error("not authorized");
-    // 3.1.1 has no way to say no to a PUBLISH (closing would make the client resend it for ever):
-    // aedes acknowledges it and drops it (patches/aedes/60-*). MQTT 5 gets 0x87.
-    callback(client && client.version !== 5 ? Object.assign(error, { drop: true }) : error);
+    callback(PUBLISH_REFUSED);
   };
 
   hooks.authorizeSubscribe = (client, subscription, callback) => {
