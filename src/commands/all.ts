@@ -8,6 +8,7 @@ import { probeArgs, runPing, toProbeOptions } from "./ping";
 import { portFlag } from "../core/flag-parsers";
 import { httpWithConsole } from "../broker/console";
 import { BrokerMetrics } from "../broker/metrics";
+import { PasswordChecker } from "../broker/auth/password-check";
 import type { BrokerOptions } from "../broker/server";
 import { onReloadSignal } from "./reload-signal";
 
@@ -25,7 +26,7 @@ export default defineCommand({
     const brokerOptions: BrokerOptions = { host: "localhost", port: portFlag(args.port) };
     if (args["http-port"] !== undefined) {
       const metrics = new BrokerMetrics();
-      const http = httpWithConsole({ host: "localhost", port: portFlag(args["http-port"], "http-port"), metrics, access: {}, pingTopic: probe.pingTopic, pongTopic: probe.pongTopic });
+      const http = httpWithConsole({ host: "localhost", port: portFlag(args["http-port"], "http-port"), metrics, access: { passwords: new PasswordChecker() }, pingTopic: probe.pingTopic, pongTopic: probe.pongTopic });
       Object.assign(brokerOptions, { listeners: [http.listener], services: [metrics.attach, http.service], onConnection: metrics.countConnection, onListening: http.onListening });
     }
     // SIGHUP means reload, as for `broker` (systemctl reload, log rotation); all's broker reads no files.

@@ -7,6 +7,7 @@ import { RingBuffer } from "../../src/core/ring-buffer";
 import { isUnderBranch, matchesSearch, PAYLOAD_PREVIEW_BYTES, TopicStats } from "../../src/core/topic-stats";
 import { cookieValue, ConsoleSessions, hostAllowed, sameOrigin } from "../../src/broker/console/session";
 import { ActionError, checkFilter, checkPublish } from "../../src/broker/console/actions";
+import { PasswordChecker } from "../../src/broker/auth/password-check";
 
 const bytes = (text: string) => Buffer.from(text);
 
@@ -194,7 +195,7 @@ describe("console requests", () => {
   });
 
   test("with a password file only a logged-in user's session counts; a user removed by a reload loses it", async () => {
-    const access = { users: new Map([["op", await Bun.password.hash("pw")]]) };
+    const access = { users: new Map([["op", await Bun.password.hash("pw")]]), passwords: new PasswordChecker() };
     const sessions = new ConsoleSessions(access);
     expect(await sessions.login("op", "wrong", "192.0.2.1")).toBeUndefined();
     expect(await sessions.login("nobody", "pw", "192.0.2.2")).toBeUndefined();
@@ -208,16 +209,16 @@ describe("console requests", () => {
   });
 
   test("who may act: anyone on an open loopback console; with a password file every user, or with --console-admins only those named", () => {
-    const open = new ConsoleSessions({});
+    const open = new ConsoleSessions({ passwords: new PasswordChecker() });
     expect(open.mayAct(open.create(null))).toBe(true);
     const users = new Map([["alice", "x"], ["bob", "x"]]);
-    const everyUser = new ConsoleSessions({ users });
+    const everyUser = new ConsoleSessions({ users, passwords: new PasswordChecker() });
     expect(everyUser.mayAct(everyUser.create("bob"))).toBe(true);
     expect(everyUser.mayAct(everyUser.create(null))).toBe(false);
-    const onlyAlice = new ConsoleSessions({ users }, new Set(["alice"]));
+    const onlyAlice = new ConsoleSessions({ users, passwords: new PasswordChecker() }, new Set(["alice"]));
     expect(onlyAlice.mayAct(onlyAlice.create("alice"))).toBe(true);
     expect(onlyAlice.mayAct(onlyAlice.create("bob"))).toBe(false);
-    const nobody = new ConsoleSessions({ users }, new Set());
+    const nobody = new ConsoleSessions({ users, passwords: new PasswordChecker() }, new Set());
     expect(nobody.mayAct(nobody.create("alice"))).toBe(false);
   });
 

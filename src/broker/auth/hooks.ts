@@ -2,7 +2,7 @@
 // place where the broker decides who a client is and what it may publish and read.
 import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { log } from "../../log";
-import { PasswordChecker } from "./password-check";
+import type { PasswordChecker } from "./password-check";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
 import { clientInternals } from "../aedes-internals";
 import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
@@ -19,8 +19,8 @@ export interface AccessControlOptions {
   useUsernameAsClientId?: boolean;
   /** --use-identity-as-username: a TLS client's certificate CN is its user name (no password asked). */
   useIdentityAsUsername?: boolean;
-  /** Password checks, shared with /metrics' logins (one cap and one back-off per address for both). */
-  passwords?: PasswordChecker;
+  /** Password checks, shared with the console's and /metrics' logins: one cap on hashing and one back-off per address for all. */
+  passwords: PasswordChecker;
 }
 
 type Hooks = Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">;
@@ -53,11 +53,9 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
     return found.rules;
   };
 
-  // Its cap on verifications at once and its back-off per address (docs/security.md, "Limits").
-  const passwords = options.passwords ?? new PasswordChecker();
   if (options.users || options.acl || options.useUsernameAsClientId || options.useIdentityAsUsername) {
     hooks.authenticate = (client, username, password, done) => {
-      login(options, passwords, clientInternals(client), username ?? undefined, password).then(
+      login(options, clientInternals(client), username ?? undefined, password).then(
         (user) => {
           if (user instanceof Error) return done(user, false);
           usernames.set(client, user);
@@ -115,7 +113,7 @@ function mayPublish(rules: ClientRules, topic: string): boolean {
 }
 
 /** Who the client is: its user name, undefined when anonymous, or the refusal to send it. */
-async function login(options: AccessControlOptions, passwords: PasswordChecker, client: ConnectingClient, username: User, password: Readonly<Buffer> | undefined): Promise<User | AuthenticateError> {
+async function login(options: AccessControlOptions, client: ConnectingClient, username: User, password: Readonly<Buffer> | undefined): Promise<User | AuthenticateError> {
   if (options.useIdentityAsUsername) {
     // The certificate is the login, as with mosquitto's use_identity_as_username: no password asked.
     const commonName = certificateCommonName(client.conn);
@@ -125,7 +123,7 @@ async function login(options: AccessControlOptions, passwords: PasswordChecker, 
   }
   if (!options.users) return username;
   if (username === undefined) return options.allowAnonymous ? undefined : refused(client, "no user name (not authorized)", NOT_AUTHORIZED);
-  const verdict = await passwords.check(options.users, peerAddress(client.conn), username, password);
+  const verdict = await options.passwords.check(options.users, peerAddress(client.conn), username, password);
   if (verdict === "accepted") return username;
   if (verdict === "busy") return refused(client, "too many logins waiting to be checked (server unavailable)", SERVER_UNAVAILABLE);
   // The password is never logged, whatever happens.

@@ -65,7 +65,7 @@ export class PasswordChecker {
    * holds (the user's own hash, others' hashes for the other kinds, their result ignored), so the
    * time of a refusal tells neither whether the user exists nor which kind of hash it has.
    */
-  async check(users: ReadonlyMap<string, string>, address: string | undefined, username: string, password: Readonly<Buffer> | undefined): Promise<PasswordVerdict> {
+  async check(users: ReadonlyMap<string, string>, address: string | undefined, username: string, password: Readonly<Buffer> | string | undefined): Promise<PasswordVerdict> {
     const key = address ?? "";
     const past = this.failures.get(key);
     if (past && performance.now() - past.lastAt > FAILURES_FORGOTTEN_AFTER_MS) this.failures.delete(key);
@@ -77,13 +77,18 @@ export class PasswordChecker {
     }
     this.running++;
     try {
-      const accepted = await this.verify(users, username, password ? Buffer.from(password).toString("utf8") : "");
+      const accepted = await this.verify(users, username, typeof password === "string" ? password : password ? Buffer.from(password).toString("utf8") : "");
       this.remember(key, accepted);
       return accepted ? "accepted" : "refused";
     } finally {
       this.running--;
       this.waiting.shift()?.();
     }
+  }
+
+  /** A login from HTTP (the console's form, /metrics' Basic header): accepted or not, "busy" counting as not. */
+  async accepts(users: ReadonlyMap<string, string>, address: string | undefined, username: string, password: string): Promise<boolean> {
+    return (await this.check(users, address, username, password)) === "accepted";
   }
 
   private async verify(users: ReadonlyMap<string, string>, username: string, candidate: string): Promise<boolean> {

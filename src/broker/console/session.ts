@@ -4,7 +4,7 @@
 // state-changing request is a POST from the console's own origin carrying its session's token.
 import { randomBytes } from "node:crypto";
 import { isLoopback } from "../../core/address";
-import { PasswordChecker } from "../auth/password-check";
+import type { PasswordChecker } from "../auth/password-check";
 
 export const SESSION_COOKIE = "mqtt_pingpong_console";
 const SESSION_IDLE_MS = 12 * 3600_000;
@@ -22,7 +22,7 @@ export interface ConsoleSession {
 export interface ConsoleUsers {
   users?: Map<string, string>;
   /** The MQTT logins' checker: the same cap on hashing at once and back-off per address. */
-  passwords?: PasswordChecker;
+  passwords: PasswordChecker;
 }
 
 export class ConsoleSessions {
@@ -69,8 +69,7 @@ export class ConsoleSessions {
   async login(user: string, password: string, address: string | undefined): Promise<ConsoleSession | undefined> {
     const users = this.access.users;
     if (!users) return undefined;
-    this.access.passwords ??= new PasswordChecker();
-    if ((await this.access.passwords.check(users, address, user, Buffer.from(password))) !== "accepted") return undefined;
+    if (!(await this.access.passwords.accepts(users, address, user, password))) return undefined;
     return this.create(user);
   }
 

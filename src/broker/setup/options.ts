@@ -100,8 +100,8 @@ function metricsLogin(args: BrokerArgValues, access: AccessControlOptions) {
   const rule = metricsAccess(host, access.users !== undefined, Boolean(args["http-allow-anonymous"]));
   if (rule === "refused") throw new UsageError(`refusing to serve /metrics on ${host} without authentication: give --password-file (then /metrics asks for a user of it), or --http-allow-anonymous`);
   if (rule === "open") return undefined;
-  return async (username: string, password: string, address: string | undefined) =>
-    (await access.passwords!.check(access.users!, address, username, Buffer.from(password))) === "accepted";
+  return (username: string, password: string, address: string | undefined) =>
+    access.passwords.accepts(access.users!, address, username, password);
 }
 
 /** --console-admins: a list of users of the password file (it means nothing without one). */
