@@ -227,8 +227,6 @@ function withoutProperties(extra: IClientOptions | undefined): IClientOptions | 
   return rest;
 }
 
-/** MQTT 5 DISCONNECT reason 0x8E: a new connection with this client id replaced us [MQTT-3.1.4-3]. */
-
 function wrap(client: MqttClient, timing: ConnectTiming, target: string, protocolVersion: 4 | 5, options: ConnectionOptions): Connection {
   let ending = false;
   let lostListener: ((reason: string) => void) | undefined;
