@@ -2,6 +2,7 @@
 // subscription should cost what it matches, not what is retained (docs/security.md, "Limits").
 import { readdirSync, readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
+import { formatHostPort } from "../core/address";
 import type { BenchTarget } from "./meter";
 
 export interface RetainedBenchOptions {
@@ -66,8 +67,7 @@ export function processCpuMs(pid: number): number | undefined {
 
 function connect(target: BenchTarget, role: string): Promise<MqttClient> {
   const scheme = target.tls ? "mqtts" : "mqtt";
-  const host = target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname;
-  const client = mqtt.connect(`${scheme}://${host}:${target.port}`, {
+  const client = mqtt.connect(`${scheme}://${formatHostPort(target.hostname, target.port)}`, {
     clientId: `${target.clientIdPrefix ?? "bench"}-${role}-${process.pid}`,
     protocolVersion: target.protocolVersion,
     username: target.username,

@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import WebSocket from "ws";
 import { log } from "../log";
 import { disconnect } from "./disconnect";
+import { urlHost } from "../core/address";
 import { ConnackReturnCode, ReasonCode } from "../core/reason-codes";
 
 /** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
@@ -149,7 +150,7 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
   const extra = v5 ? options.extra : withoutProperties(options.extra);
   const client = mqtt.connect({
     protocol: url.protocol.slice(0, -1) as IClientOptions["protocol"],
-    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    hostname: urlHost(url),
     port: url.port ? Number(url.port) : undefined,
     path: url.pathname && url.pathname !== "/" ? url.pathname : undefined,
     clientId: options.clientId,
@@ -213,7 +214,7 @@ function serverOf(text: string): Server {
   const url = new URL(text);
   const protocol = url.protocol.slice(0, -1) as NonNullable<Server["protocol"]>;
   const defaultPort = protocol === "mqtts" || protocol === "ssl" ? 8883 : protocol === "ws" ? 80 : protocol === "wss" ? 443 : 1883;
-  return { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: url.port ? Number(url.port) : defaultPort, protocol };
+  return { host: urlHost(url), port: url.port ? Number(url.port) : defaultPort, protocol };
 }
 
 /** MQTT 3.1.1 has no properties: strip them (connect and will) for the fallback. */

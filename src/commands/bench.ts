@@ -6,6 +6,7 @@ import { runFlow, type FlowOptions } from "../bench/pubsub";
 import { formatConn, formatFlow, formatProgress } from "../bench/report";
 import { formatRetained, runRetained } from "../bench/retained";
 import { STAMP_BYTES } from "../bench/stamp";
+import { formatHostPort, urlHost } from "../core/address";
 import { ExitCode } from "../core/exit-codes";
 import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
@@ -48,7 +49,7 @@ function toTarget(args: BenchArgValues): BenchTarget {
   }
   if (!tls && connection.tls) throw new UsageError(`--cafile, --cert, --key and --insecure need an mqtts:// --url, not "${url.protocol}//"`);
   return {
-    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    hostname: urlHost(url),
     port: url.port ? Number(url.port) : tls ? 8883 : 1883,
     // Verified like every client's connection: --cafile to trust a private CA, --insecure to skip it.
     tls: tls ? (connection.tls ?? { rejectUnauthorized: true }) : undefined,
@@ -75,7 +76,7 @@ export default defineCommand({
     const durationMs = durationFlag("duration", String(args.duration), scenario === "conn" ? 0 : 1000);
     const warmupMs = durationFlag("warmup", String(args.warmup));
     const brokerPid = args["broker-pid"] === undefined ? undefined : count("broker-pid", args, 1, 2 ** 31);
-    const where = `${target.hostname.includes(":") ? `[${target.hostname}]` : target.hostname}:${target.port}`;
+    const where = formatHostPort(target.hostname, target.port);
 
     const live = !json && process.stderr.isTTY;
     const onProgress = live

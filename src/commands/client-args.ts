@@ -1,4 +1,5 @@
 import type { ArgsDef } from "citty";
+import { formatHostPort } from "../core/address";
 import { UsageError } from "../core/usage-error";
 import { DEFAULT_CONNECT_RETRY_MS, defaultClientId, type ConnectionOptions } from "../clients/connection";
 import { durationFlag, parseChoiceFlag, parseIntegerFlag, portFlag, SESSION_NEVER_EXPIRES, sessionExpiryFlag } from "../core/flag-parsers";
@@ -48,7 +49,7 @@ const PROTOCOLS = { "5": 5, "3.1.1": 4, mqttv5: 5, mqttv311: 4, "311": 4, "4": 4
 export function toConnectionOptions(args: ConnectionArgValues, role: string, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
   const tls = tlsOptions(args);
   const scheme = tls ? "mqtts" : "mqtt";
-  const [url = `${scheme}://${bracketHost(String(args.host))}:${portFlag(args.port)}`, ...failoverUrls] = [args.url ?? []].flat().map((text) => checkUrl(String(text)));
+  const [url = `${scheme}://${formatHostPort(String(args.host), portFlag(args.port))}`, ...failoverUrls] = [args.url ?? []].flat().map((text) => checkUrl(String(text)));
   const protocol = parseChoiceFlag("protocol", String(args.protocol), Object.keys(PROTOCOLS) as (keyof typeof PROTOCOLS)[]);
   const clean = args.clean !== false && !args["disable-clean-session"];
   let sessionExpirySec = args["session-expiry"] === undefined ? undefined : sessionExpiryFlag(String(args["session-expiry"]));
@@ -89,10 +90,6 @@ function tlsOptions(args: ConnectionArgValues): ConnectionOptions["tls"] {
     key: args.key ? readFlagFile("key", String(args.key)) : undefined,
     rejectUnauthorized: !args.insecure,
   };
-}
-
-function bracketHost(host: string): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
 const URL_SCHEMES = new Set(["mqtt:", "mqtts:", "ws:", "wss:", "tcp:", "ssl:"]);

@@ -1,4 +1,5 @@
 /** Where the suite connects: parsed from --url. No I/O. */
+import { urlHost } from "../core/address";
 
 export interface Target {
   url: string;
@@ -26,7 +27,7 @@ export function parseTarget(url: string, insecure = false, ca?: Buffer): Target 
   }
   const tls = scheme === "mqtts" || scheme === "ssl";
   const port = parsed.port ? Number(parsed.port) : tls ? 8883 : 1883;
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = urlHost(parsed);
   if (!host) throw new TargetError(`"${url}" has no host`);
   return { url, host, port, tls, insecure, ca };
 }

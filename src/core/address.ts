@@ -10,8 +10,14 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** host:port, an IPv6 address in brackets (once: a host given bracketed stays as it is). */
 export function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A URL's host as a socket takes it: an IPv6 address without the URL's brackets. */
+export function urlHost(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 /** Parses a TCP port: an integer 0..65535 (0 lets the system choose). */

@@ -1,4 +1,5 @@
 /** Pure rules of the Redis cluster: which Redis URL, which node id, which nodes are alive. No I/O here. */
+import { urlHost } from "./address";
 
 export interface RedisTarget {
   host: string;
@@ -27,7 +28,7 @@ export function parseRedisUrl(text: string): RedisTarget {
   if (dbText !== "" && !/^\d+$/.test(dbText)) throw new RangeError(`database "${dbText}" must be a number, as in redis://host:6379/0`);
   const port = parsed.port ? Number(parsed.port) : 6379;
   const db = dbText === "" ? 0 : Number(dbText);
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = urlHost(parsed);
   return {
     host,
     port,

@@ -75,6 +75,7 @@ describe("connection options from flags", () => {
     expect(options.tls?.rejectUnauthorized).toBe(false);
     expect(toConnectionOptions({ ...defaults, url: "wss://example.org/mqtt" }, "ping").tls?.rejectUnauthorized).toBe(true);
     expect(toConnectionOptions({ ...defaults, host: "::1" }, "ping").url).toBe("mqtt://[::1]:10008");
+    expect(toConnectionOptions({ ...defaults, host: "[::1]" }, "ping").url).toBe("mqtt://[::1]:10008");
     expect(toConnectionOptions({ ...defaults, protocol: "mqttv311" }, "ping").protocolVersion).toBe(4);
   });
 });
