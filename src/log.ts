@@ -54,3 +54,25 @@ export function setLogLevel(options: { verbose?: boolean; quiet?: boolean }): vo
 }
 
 export const isDebugEnabled = () => log.level >= 4;
+
+/** Whether a line about `key` is due: one per key every `everyMs` at most, so a flood of one event logs a line now and then. */
+export class SparseLog {
+  private readonly lastAt = new Map<string, number>();
+
+  constructor(
+    private readonly everyMs = 10_000,
+    private readonly keysKept = 10_000,
+  ) {}
+
+  due(key: string): boolean {
+    const now = performance.now();
+    if (now - (this.lastAt.get(key) ?? -Infinity) < this.everyMs) return false;
+    if (this.lastAt.size > this.keysKept) this.lastAt.clear();
+    this.lastAt.set(key, now);
+    return true;
+  }
+
+  forget(key: string): void {
+    this.lastAt.delete(key);
+  }
+}

@@ -1,7 +1,7 @@
 // Caps on what one client can make the broker keep: subscriptions, retained messages, and the
 // messages stored for a persistent session while it is offline (docs/security.md, "Limits").
 import type { Aedes, Client } from "aedes";
-import { log } from "../log";
+import { log, SparseLog } from "../log";
 import { brokerInternals, clientInternals, type StoreInternals } from "./aedes-internals";
 
 export interface ResourceLimits {
@@ -37,14 +37,14 @@ export class LimitCounters {
 
 /** SUBACK reason for a subscription over the cap (MQTT 5; 3.1.1 gets 0x80). */
 const QUOTA_EXCEEDED = 0x97;
-const LOG_EVERY_MS = 10_000;
 
 type AuthorizeSubscribe = Aedes["authorizeSubscribe"];
 
 /** A service (BrokerOptions.services) that puts the limits on a broker's hooks and store. */
 export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCounters): (aedes: Aedes) => { close(): void } {
   return (aedes) => {
-    const warn = sparseWarning();
+    // A flood of refusals logs one line per kind (per client) every 10 s.
+    const warn = new SparseLog();
     if (limits.maxSubscriptions > 0) limitSubscriptions(aedes, limits.maxSubscriptions, counters, warn);
     const store = brokerInternals(aedes).persistence;
     limitRetained(store, limits, counters, warn);
@@ -55,7 +55,7 @@ export function enforceResourceLimits(limits: ResourceLimits, counters: LimitCou
   };
 }
 
-function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, warn: SparseLog): void {
   const authorize: AuthorizeSubscribe = aedes.authorizeSubscribe;
   // Per client, while one SUBSCRIBE is handled: its subscriptions counted once at its first filter,
   // plus the new filters granted since (aedes authorizes the filters of a packet in parallel).
@@ -77,18 +77,18 @@ function limitSubscriptions(aedes: Aedes, max: number, counters: LimitCounters, 
         return callback(null, granted);
       }
       counters.subscriptions++;
-      warn(`subscriptions ${client.id}`, `Client ${client.id} has ${max} subscriptions (--max-subscriptions); refused ${granted.topic}.`);
+      if (warn.due(`subscriptions ${client.id}`)) log.warn(`Client ${client.id} has ${max} subscriptions (--max-subscriptions); refused ${granted.topic}.`);
       // A reason code instead of a subscription: patches/aedes/66-subscribe-refusal-code.patch.
       (callback as unknown as (error: null, refusal: number) => void)(null, QUOTA_EXCEEDED);
     });
   };
 }
 
-function limitRetained(store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitRetained(store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: SparseLog): void {
   const storeRetained = store.storeRetained.bind(store);
   const refuse = (topic: string, reason: string) => {
     counters.retained++;
-    warn(`retained ${reason}`, `Retained message on ${topic} not kept (${reason}); it was delivered to current subscribers.`);
+    if (warn.due(`retained ${reason}`)) log.warn(`Retained message on ${topic} not kept (${reason}); it was delivered to current subscribers.`);
   };
   const storeWithin = store.storeRetainedWithin?.bind(store);
   store.storeRetained = async (packet) => {
@@ -114,7 +114,7 @@ export function retainedRefusal(store: Pick<StoreInternals, "retainedCount" | "r
   return undefined;
 }
 
-function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: SparseLog): void {
   if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
   const enqueue = store.outgoingEnqueueCombi.bind(store);
   const clients: Record<string, Client | undefined> = brokerInternals(aedes).clients;
@@ -146,7 +146,7 @@ function limitOfflineQueues(aedes: Aedes, store: StoreInternals, limits: Resourc
 }
 
 /** The same for Redis's store (--cluster): the queue lengths and bytes are read in Redis, with the write. */
-function limitOfflineQueuesInRedis(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: (key: string, text: string) => void): void {
+function limitOfflineQueuesInRedis(aedes: Aedes, store: StoreInternals, limits: ResourceLimits, counters: LimitCounters, warn: SparseLog): void {
   if (limits.maxQueued <= 0 && limits.maxQueuedBytes <= 0) return;
   const enqueueWithin = store.outgoingEnqueueWithin!.bind(store);
   const clients: Record<string, Client | undefined> = brokerInternals(aedes).clients;
@@ -162,18 +162,6 @@ function limitOfflineQueuesInRedis(aedes: Aedes, store: StoreInternals, limits: 
   };
 }
 
-function warnFull(warn: (key: string, text: string) => void, clientId: string, limits: ResourceLimits): void {
-  warn(`offline ${clientId}`, `Offline session ${clientId} is full (--max-queued ${limits.maxQueued}, --max-queued-bytes ${limits.maxQueuedBytes}); new messages for it are not kept.`);
-}
-
-/** A warning at most every 10 s for each key, so a flood of refusals does not flood the log. */
-function sparseWarning(): (key: string, text: string) => void {
-  const lastAt = new Map<string, number>();
-  return (key, text) => {
-    const now = performance.now();
-    if (now - (lastAt.get(key) ?? -Infinity) < LOG_EVERY_MS) return;
-    if (lastAt.size > 10_000) lastAt.clear();
-    lastAt.set(key, now);
-    log.warn(text);
-  };
+function warnFull(warn: SparseLog, clientId: string, limits: ResourceLimits): void {
+  if (warn.due(`offline ${clientId}`)) log.warn(`Offline session ${clientId} is full (--max-queued ${limits.maxQueued}, --max-queued-bytes ${limits.maxQueuedBytes}); new messages for it are not kept.`);
 }

@@ -1,7 +1,7 @@
 // --max-queued: what the broker does for a subscriber that cannot keep up, so its memory stays bounded.
 import type { Aedes, Client } from "aedes";
 import { clientInternals, type DeliveredPacket, heldForReplay, pendingDrains, waitingForWindow } from "./aedes-internals";
-import { log } from "../log";
+import { log, SparseLog } from "../log";
 import { ReasonCode } from "../core/reason-codes";
 
 export interface QueueLimits {
@@ -116,10 +116,10 @@ export function limitQueue(aedesClient: Client, limits: QueueLimits, events: Que
 /** Log lines for the events above: a slow consumer can drop thousands a second, so one line per client per 10 s. */
 export function queueEventLog(aedes: Aedes): QueueEvents {
   const drops = new Map<string, { loggedAt: number; dropped: number }>();
-  const holds = new Map<string, number>();
+  const holds = new SparseLog();
   aedes.on("clientDisconnect", (client) => {
     drops.delete(client.id);
-    holds.delete(client.id);
+    holds.forget(client.id);
   });
   return {
     droppedQoS0(clientId) {
@@ -133,9 +133,7 @@ export function queueEventLog(aedes: Aedes): QueueEvents {
       entry.dropped = 0;
     },
     heldBack(clientId, queued) {
-      const now = performance.now();
-      if (now - (holds.get(clientId) ?? -Infinity) < 10_000) return;
-      holds.set(clientId, now);
+      if (!holds.due(clientId)) return;
       log.warn(`Client ${clientId} is not keeping up: ${queued} message(s) queued for it; QoS 1/2 publishers wait (--max-queued).`);
     },
     stalled(clientId, queued) {
