@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import WebSocket from "ws";
 import { log } from "../log";
 import { disconnect } from "./disconnect";
-import { urlHost } from "../core/address";
+import { urlHost, urlPort } from "../core/address";
 import { ConnackReturnCode, ReasonCode } from "../core/reason-codes";
 
 /** Everything a client subcommand needs to reach a broker; built once from flags by the command. */
@@ -213,8 +213,7 @@ type Server = NonNullable<IClientOptions["servers"]>[number];
 function serverOf(text: string): Server {
   const url = new URL(text);
   const protocol = url.protocol.slice(0, -1) as NonNullable<Server["protocol"]>;
-  const defaultPort = protocol === "mqtts" || protocol === "ssl" ? 8883 : protocol === "ws" ? 80 : protocol === "wss" ? 443 : 1883;
-  return { host: urlHost(url), port: url.port ? Number(url.port) : defaultPort, protocol };
+  return { host: urlHost(url), port: urlPort(url), protocol };
 }
 
 /** MQTT 3.1.1 has no properties: strip them (connect and will) for the fallback. */

@@ -6,7 +6,7 @@ import { runFlow, type FlowOptions } from "../bench/pubsub";
 import { formatConn, formatFlow, formatProgress } from "../bench/report";
 import { formatRetained, runRetained } from "../bench/retained";
 import { STAMP_BYTES } from "../bench/stamp";
-import { formatHostPort, urlHost } from "../core/address";
+import { formatHostPort, urlHost, urlPort } from "../core/address";
 import { ExitCode } from "../core/exit-codes";
 import { UsageError } from "../core/usage-error";
 import { log, setLogLevel } from "../log";
@@ -50,7 +50,7 @@ function toTarget(args: BenchArgValues): BenchTarget {
   if (!tls && connection.tls) throw new UsageError(`--cafile, --cert, --key and --insecure need an mqtts:// --url, not "${url.protocol}//"`);
   return {
     hostname: urlHost(url),
-    port: url.port ? Number(url.port) : tls ? 8883 : 1883,
+    port: urlPort(url),
     // Verified like every client's connection: --cafile to trust a private CA, --insecure to skip it.
     tls: tls ? (connection.tls ?? { rejectUnauthorized: true }) : undefined,
     username: connection.username,

@@ -1,5 +1,5 @@
 /** Where the suite connects: parsed from --url. No I/O. */
-import { urlHost } from "../core/address";
+import { urlHost, urlPort } from "../core/address";
 
 export interface Target {
   url: string;
@@ -26,7 +26,7 @@ export function parseTarget(url: string, insecure = false, ca?: Buffer): Target 
     throw new TargetError(`"${url}": the conformance suite speaks mqtt:// or mqtts://, not ${scheme}://`);
   }
   const tls = scheme === "mqtts" || scheme === "ssl";
-  const port = parsed.port ? Number(parsed.port) : tls ? 8883 : 1883;
+  const port = urlPort(parsed);
   const host = urlHost(parsed);
   if (!host) throw new TargetError(`"${url}" has no host`);
   return { url, host, port, tls, insecure, ca };

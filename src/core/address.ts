@@ -15,6 +15,13 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+const DEFAULT_PORTS: Record<string, number> = { "mqtt:": 1883, "tcp:": 1883, "mqtts:": 8883, "ssl:": 8883, "ws:": 80, "wss:": 443 };
+
+/** A broker URL's port: the one it names, else its scheme's registered one (1883 for an unknown scheme). */
+export function urlPort(url: URL): number {
+  return url.port ? Number(url.port) : (DEFAULT_PORTS[url.protocol] ?? 1883);
+}
+
 /** A URL's host as a socket takes it: an IPv6 address without the URL's brackets. */
 export function urlHost(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, "$1");
