@@ -1,5 +1,5 @@
 // mosquitto-style ACL files: parsing and the access decision; pure, no I/O.
-import { filterCovers, topicMatches } from "../../core/topic-filter";
+import { filterCovers, filterProblem, topicMatches } from "../../core/topic-filter";
 
 export type Access = "read" | "write" | "readwrite" | "deny";
 
@@ -53,16 +53,11 @@ export function parseAcl(text: string): Acl {
       throw fail(`unknown access "${rest[0]}" (use read, write, readwrite or deny)`);
     }
     if (filter === "") throw fail(`${keyword} needs a topic filter`);
-    if (!isValidFilter(filter)) throw fail(`invalid topic filter "${filter}"`);
+    if (filterProblem(filter) !== undefined) throw fail(`invalid topic filter "${filter}"`);
     const rule = { access, filter, pattern: keyword === "pattern" };
     (rule.pattern ? acl.patterns : current).push(rule);
   }
   return acl;
-}
-
-function isValidFilter(filter: string): boolean {
-  const levels = filter.split("/");
-  return levels.every((level, i) => (level.includes("#") ? level === "#" && i === levels.length - 1 : !level.includes("+") || level === "+"));
 }
 
 /** The rules that apply to one client, %u and %c filled in; computed once per connection. */
