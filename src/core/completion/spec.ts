@@ -1,10 +1,10 @@
 // What shell completion knows about the command line, taken from the citty definitions themselves
 // (src/commands/completion.ts feeds them in), so a completion script cannot drift from the flags.
 
-/** The parts of a citty argument definition completion reads. */
-export interface ArgDefinition {
-  type?: string;
-  alias?: string | string[];
+import type { FlagDefinition } from "../flags";
+
+/** The parts of a citty argument definition completion reads: flag checking's, and what is shown. */
+export interface ArgDefinition extends FlagDefinition {
   description?: string;
   /** "file", "path" or "dir": complete file names; "a|b|c": complete these words. */
   valueHint?: string;
