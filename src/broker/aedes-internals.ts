@@ -46,6 +46,11 @@ export type ClientConnection = Client["conn"] & {
   ws?: { remoteAddress?: string };
 };
 
+/** The peer's address, where each kind of connection keeps it; undefined when none says. */
+export function remoteAddressOf(conn: ClientConnection): string | undefined {
+  return conn.remoteAddress ?? conn.socket?.remoteAddress ?? conn.ws?.remoteAddress;
+}
+
 /** A will as the client sent it in CONNECT (aedes keeps it until the session ends). */
 export interface ClientWill {
   topic: string;

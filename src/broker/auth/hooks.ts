@@ -4,7 +4,7 @@ import type { AedesOptions, AuthenticateError, Client } from "aedes";
 import { log } from "../../log";
 import type { PasswordChecker } from "./password-check";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
-import { clientInternals } from "../aedes-internals";
+import { clientInternals, remoteAddressOf } from "../aedes-internals";
 import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
 
 /** Read at every check, so a reload (src/broker/setup/reload.ts) can swap `users` and `acl` in place. */
@@ -123,7 +123,7 @@ async function login(options: AccessControlOptions, client: ConnectingClient, us
   }
   if (!options.users) return username;
   if (username === undefined) return options.allowAnonymous ? undefined : refused(client, "no user name (not authorized)", NOT_AUTHORIZED);
-  const verdict = await options.passwords.check(options.users, peerAddress(client.conn), username, password);
+  const verdict = await options.passwords.check(options.users, remoteAddressOf(client.conn), username, password);
   if (verdict === "accepted") return username;
   if (verdict === "busy") return refused(client, "too many logins waiting to be checked (server unavailable)", SERVER_UNAVAILABLE);
   // The password is never logged, whatever happens.
@@ -138,10 +138,4 @@ function refused(client: ConnectingClient, why: string, returnCode: number): Aut
 
 function refusal(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
-}
-
-/** The client's address, as each listener's stream keeps it (node:net / node:tls socket, Bun socket, WebSocket). */
-function peerAddress(conn: unknown): string | undefined {
-  const stream = conn as { remoteAddress?: string; socket?: { remoteAddress?: string } };
-  return stream.remoteAddress ?? stream.socket?.remoteAddress;
 }

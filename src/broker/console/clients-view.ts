@@ -1,7 +1,7 @@
 // The console's table of clients: one row per connected client, read from aedes when the page asks.
 // Who logged in and when is noted once per connection (not per message).
 import type { Aedes } from "aedes";
-import { type AedesBroker, type AedesClient, brokerInternals, inboundUnacknowledged, keepaliveSeconds, outboundUnacknowledged } from "../aedes-internals";
+import { type AedesBroker, type AedesClient, brokerInternals, inboundUnacknowledged, keepaliveSeconds, outboundUnacknowledged, remoteAddressOf } from "../aedes-internals";
 import { SocketStream } from "../listeners/socket-stream";
 import { WebSocketDuplex } from "../listeners/ws";
 import { queueStateOf } from "../slow-consumers";
@@ -84,7 +84,7 @@ export class ClientsView {
     return {
       id: client.id,
       user: this.users.get(client) ?? null,
-      address: addressOf(client.conn),
+      address: remoteAddressOf(client.conn) ?? "",
       protocolVersion: client.version,
       transport: transportOf(client.conn),
       keepaliveSec: keepaliveSeconds(client),
@@ -97,11 +97,6 @@ export class ClientsView {
       connectedAt: this.connectedAt.get(client) ?? 0,
     };
   }
-}
-
-function addressOf(conn: AedesClient["conn"]): string {
-  const address = conn.remoteAddress ?? conn.socket?.remoteAddress ?? conn.ws?.remoteAddress;
-  return address ?? "";
 }
 
 function transportOf(conn: AedesClient["conn"]): ClientRow["transport"] {
