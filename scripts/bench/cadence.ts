@@ -213,7 +213,10 @@ export async function benchCadence(options: CadenceOptions): Promise<CadenceResu
       const wallMs = performance.now() - measureFrom;
       for (const child of longLived) cpuPercent.set(child.name, percentOfCore(before.get(child.name)!, cpuMsOfPid(child.pid), wallMs));
 
-      const measured = probes.filter((probe) => probe.sentAtMs >= measureFrom);
+      // Each stream's own warm-up ends SETTLE_MS after its pinger started: the streams start one after
+      // another, and on a busy machine starting seven processes can take a good part of a spacing.
+      const measuredFrom = new Map(pingers.map(({ stream, startedAt }) => [stream.id, startedAt + SETTLE_MS]));
+      const measured = probes.filter((probe) => probe.sentAtMs >= measuredFrom.get(probe.stream)!);
       const kept = withoutOverlaps(measured, OVERLAP_MARGIN_MS);
       for (const stream of streams) {
         const rtts = kept.filter((probe) => probe.stream === stream.id).map((probe) => probe.rttMs);
