@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { useBunTcp } from "./bun-tcp-stream";
 import WebSocket from "ws";
 import { log } from "../log";
 import { disconnect } from "./disconnect";
@@ -161,6 +162,8 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
     protocolVersion,
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
+    // The stream is built below, once plain TCP is switched to Bun's native sockets (bun-tcp-stream.ts).
+    manualConnect: true,
     ca: options.tls?.ca,
     cert: options.tls?.cert,
     key: options.tls?.key,
@@ -181,6 +184,8 @@ function attemptConnect(options: ConnectionOptions, protocolVersion: 4 | 5, time
         ? { ...extra?.properties, sessionExpiryInterval: options.sessionExpirySec }
         : extra?.properties,
   });
+  useBunTcp(client);
+  client.connect();
   options.prepareClient?.(client);
   const stream = client.stream as unknown as NodeJS.EventEmitter & { setNoDelay?: (on: boolean) => void };
   stream.setNoDelay?.(true);

@@ -1,4 +1,5 @@
 import type { MqttClient } from "mqtt";
+import { onEachChunk } from "./bun-tcp-stream";
 import { PacketFramer } from "../core/packet-framer";
 import { decodeQos0Publish, isQos0Publish, type Qos0Publish } from "../core/publish-decode";
 
@@ -33,7 +34,7 @@ export class EchoFastPath {
   private follow<S extends NodeJS.ReadableStream>(stream: S, client: MqttClient): S {
     const framer = new PacketFramer();
     const onChunk = (chunk: Buffer) => this.chunk(chunk, framer, (client.options.protocolVersion ?? 4) === 5 ? 5 : 4);
-    (stream as unknown as { prependListener(event: "data", listener: (chunk: Buffer) => void): void }).prependListener("data", onChunk);
+    onEachChunk(stream, onChunk);
     return stream;
   }
 
@@ -56,24 +57,36 @@ export class EchoFastPath {
     }
   }
 
-  private chunk(chunk: Buffer, framer: PacketFramer, protocolVersion: 4 | 5, answer = this.answer): void {
+  /**
+   * Answers the chunk's plain QoS 0 PUBLISHes on the ping topic. Returns what to run just before
+   * MQTT.js reads the chunk (bun-tcp-stream.ts's ChunkListener): its flags for answeredAlready().
+   */
+  private chunk(chunk: Buffer, framer: PacketFramer, protocolVersion: 4 | 5, answer = this.answer): { beforeRead: () => void; answered: boolean } {
     const packets = framer.feed(chunk);
-    // MQTT.js handles a chunk's QoS 0 messages before the next chunk is read: a flag left over means
-    // the two views disagree, so stop answering here for good.
-    if (this.answered.length > 0) this.broken = true;
-    this.answered.length = 0;
-    if (!packets || this.broken || !this.enabled || !Buffer.isBuffer(chunk)) return;
+    const flags: boolean[] = [];
+    const handOver = () => {
+      // MQTT.js handles a chunk's QoS 0 messages before it reads the next chunk: a flag left over
+      // means the two views disagree, so stop answering here for good.
+      if (this.answered.length > 0) this.broken = true;
+      this.answered.length = 0;
+      this.answered.push(...flags);
+    };
+    const outcome = { beforeRead: handOver, answered: false };
+    if (!packets || this.broken || !this.enabled || !Buffer.isBuffer(chunk)) return outcome;
     const publishes: Qos0Publish[] = [];
     for (const packet of packets) {
       if (!isQos0Publish(chunk[packet.start]!)) continue; // not ours to answer
       const publish = decodeQos0Publish(chunk, packet, protocolVersion);
-      if (!publish) return; // a QoS 0 PUBLISH we cannot read (a Topic Alias...): all of this chunk to MQTT.js
+      if (!publish) return outcome; // a QoS 0 PUBLISH we cannot read (a Topic Alias...): all of this chunk to MQTT.js
       publishes.push(publish);
     }
     for (const publish of publishes) {
       if (!this.pingTopic.equals(publish.topic)) continue;
-      this.answered.push(true);
+      flags.push(true);
       answer(publish.payload, publish.properties);
     }
+    outcome.answered = flags.length > 0;
+    return outcome;
   }
+
 }

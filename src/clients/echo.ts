@@ -1,4 +1,5 @@
 import type { IClientPublishOptions, MqttClient } from "mqtt";
+import { HOLD_AFTER_ANSWER_MS, writePacket } from "./bun-tcp-stream";
 import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
@@ -57,12 +58,12 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     answer(client, payload, packet, done);
-    // Logged on the next turn of the event loop, once the answer has left: the lines are not part of
-    // the round trip ping measures.
+    // Logged a moment after the answer has left, not at once: the kernel tends to wake the broker our
+    // answer reaches on this CPU, and the lines' work would delay the answer's way on.
     if (logMessages) {
       const shown = describePayload(payload);
       pendingLines.push(`Got ${shown} on ${pingTopic}.`, `Publishing ${shown} on ${packet.properties?.responseTopic ?? pongTopic}.`);
-      if (pendingLines.length === 2) setImmediate(logPendingLines);
+      if (pendingLines.length === 2) setTimeout(logPendingLines, HOLD_AFTER_ANSWER_MS);
     }
   };
   const pendingLines: string[] = [];
@@ -82,7 +83,7 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     if (qos === 0) {
       const frames = framesByTopic?.of(answerTopic, correlationData ? { correlationData } : undefined);
       if (frames && canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) {
-        client.stream.write(turnaround ? frames.encodeWithUserProperty(payload, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs(performance.now() - turnaround())) : frames.encode(payload));
+        writePacket(client.stream, turnaround ? frames.encodeWithUserProperty(payload, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs(performance.now() - turnaround())) : frames.encode(payload));
         return done?.();
       }
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { writePacket } from "./bun-tcp-stream";
 import type { IClientPublishOptions } from "mqtt";
 import type { QoS } from "mqtt-packet";
 import { buildProbePayload, timestampDecimals, timestampPrefix } from "../core/payload";
@@ -216,7 +217,7 @@ function probeSender(connection: Connection, options: PingOptions) {
       // the MQTT 5 properties above all, was most of the pinger's own cost. MQTT.js still publishes
       // a probe when that needs its state: a connection that is down or just resending its store.
       if (canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) {
-        client.stream.write(leading ? Buffer.concat([leading, frames.encode(payload)]) : frames.encode(payload));
+        writePacket(client.stream, leading ? Buffer.concat([leading, frames.encode(payload)]) : frames.encode(payload));
         return;
       }
       if (leading) client.stream.write(leading);

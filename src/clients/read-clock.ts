@@ -1,4 +1,5 @@
 import type { MqttClient } from "mqtt";
+import { onEachChunk } from "./bun-tcp-stream";
 
 /**
  * When the bytes last reached this process: stamped as each chunk is read from the connection,
@@ -12,10 +13,10 @@ export function readClock(client: MqttClient): () => number {
   };
   const watched = new WeakSet<object>();
   const watch = () => {
-    const stream = client.stream as unknown as { prependListener?: (event: "data", listener: () => void) => void } | undefined;
-    if (!stream?.prependListener || watched.has(stream)) return;
+    const stream = client.stream as unknown as object | undefined;
+    if (!stream || watched.has(stream)) return;
     watched.add(stream);
-    stream.prependListener("data", stamp);
+    onEachChunk(stream, stamp);
   };
   watch();
   client.on("connect", watch);

@@ -97,7 +97,7 @@ describe("bench", () => {
     // The function scripts/bench.ts calls (scripts/bench/cadence.ts), with 3 probes 100 ms apart.
     const said: string[] = [];
     const result = await benchCadence({ binary: BINARY, probes: 3, spacingsMs: [100], idleS: 1, say: (text) => said.push(text) });
-    expect(result.streams.map((stream) => stream.id)).toEqual(["ours@ours", "ours@mosquitto", "minimal@ours", "minimal@mosquitto", "floor-c", "floor-bun", "floor-node-net"]);
+    expect(result.streams.map((stream) => stream.id)).toEqual(["ours@ours", "ours@mosquitto", "minimal@ours", "minimal@mosquitto", "minimal@bun-forwarder", "bun-minimal@mosquitto", "bun-minimal@bun-forwarder", "floor-c", "floor-bun", "floor-node-net"]);
     for (const stream of result.streams) {
       // Warm-up probes are not measured; at least the asked-for number are, and overlapping ones are left out.
       expect(stream.sent).toBeGreaterThanOrEqual(3);
@@ -107,9 +107,12 @@ describe("bench", () => {
     }
     // Each MQTT stream's broker, echo and pinger; each floor's server and pinger.
     expect(Object.keys(result.streams.find((stream) => stream.id === "ours@ours")!.cpuPercent)).toHaveLength(3);
-    expect(Object.keys(result.idleCpuPercent)).toHaveLength(11);
+    expect(Object.keys(result.streams.find((stream) => stream.id === "bun-minimal@bun-forwarder")!.cpuPercent)).toHaveLength(3);
+    expect(Object.keys(result.idleCpuPercent)).toHaveLength(17);
     const markdown = cadenceMarkdown(result, "test").join("\n");
-    for (const ratio of ["broker: minimal pair, ours / mosquitto", "clients: our ping + echo / minimal pair", "end to end: our ping + echo through ours"]) expect(markdown).toContain(ratio);
+    for (const ratio of ["broker: minimal C pair through it / through mosquitto", "clients: the pair / minimal C pair", "end to end: the pair through the broker"]) expect(markdown).toContain(ratio);
+    // Each ratio with our programs and with the least on Bun in their place, both measured.
+    expect(markdown).toMatch(/\| broker: [^|]+\| 100 ms \| \d+\.\d\d× \(\d+\.\d\d×\) \| \d+\.\d\d× /);
     expect(said[0]).toMatch(/^cadence: a probe every 100 ms/);
   }, 60_000);
 
