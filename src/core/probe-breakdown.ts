@@ -1,3 +1,4 @@
+import { LatencyHistogram } from "./histogram";
 /**
  * ping --breakdown: where a probe's round trip goes. With each probe the pinger also sends a PINGREQ
  * and a QoS 1 PUBLISH on the same connection, and echo reports its own turnaround with the answer,
@@ -61,14 +62,20 @@ export function parseTurnaroundUs(value: string | string[] | undefined): number 
 const FIELDS = ["transportMs", "brokerAckMs", "echoTurnaroundMs", "pathMs", "endToEndMs"] as const;
 type Field = (typeof FIELDS)[number];
 
-/** Per-field percentiles over a run, for the summary. */
+/**
+ * Per-field percentiles over a run, for the summary: a histogram per field (as ping's round trips
+ * have), so a run of days keeps a fixed size; exact to the microsecond below ~1 ms, within 0.2% above.
+ */
 export class BreakdownStats {
-  private readonly values: Record<Field, number[]> = { transportMs: [], brokerAckMs: [], echoTurnaroundMs: [], pathMs: [], endToEndMs: [] };
+  private readonly histograms = new Map<Field, LatencyHistogram>();
 
   record(breakdown: ProbeBreakdown): void {
     for (const field of FIELDS) {
       const value = breakdown[field];
-      if (value !== null) this.values[field].push(value);
+      if (value === null) continue;
+      let histogram = this.histograms.get(field);
+      if (!histogram) this.histograms.set(field, (histogram = new LatencyHistogram()));
+      histogram.recordUs(value * 1000);
     }
   }
 
@@ -76,17 +83,12 @@ export class BreakdownStats {
   summary(): Record<Field, { p50: number | null; p90: number | null; count: number }> {
     const out = {} as Record<Field, { p50: number | null; p90: number | null; count: number }>;
     for (const field of FIELDS) {
-      const sorted = [...this.values[field]].sort((a, b) => a - b);
-      out[field] = { p50: rank(sorted, 0.5), p90: rank(sorted, 0.9), count: sorted.length };
+      const histogram = this.histograms.get(field);
+      const count = histogram?.count ?? 0;
+      out[field] = count === 0 ? { p50: null, p90: null, count } : { p50: histogram!.percentileUs(0.5) / 1000, p90: histogram!.percentileUs(0.9) / 1000, count };
     }
     return out;
   }
-}
-
-/** Nearest-rank percentile of sorted values. */
-function rank(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 const ms = (value: number | null) => (value === null ? "-" : value.toFixed(3));
