@@ -2,6 +2,8 @@ import type { Socket } from "bun";
 import type { MqttClient } from "mqtt";
 import { Duplex } from "node:stream";
 
+type PausableSocket = Socket<undefined> & { pause(): void; resume(): void };
+
 /**
  * MQTT over plain TCP on Bun's native sockets (Bun.connect) instead of node:net, for the clients.
  * Under Bun, node:net is a stream layer over the same native socket; at a probe a second each read
@@ -91,7 +93,7 @@ export class BunTcpStream extends Duplex {
     }
     if (!answered && this.held.length === 0) {
       for (const run of beforeRead) run();
-      return void this.push(chunk);
+      return this.pushChunk(chunk);
     }
     this.held.push({ chunk, beforeRead });
     if (this.releasePending) return;
@@ -109,7 +111,7 @@ export class BunTcpStream extends Duplex {
     while (this.held.length > 0 && !this.destroyed) {
       const { chunk, beforeRead } = this.held.shift()!;
       for (const run of beforeRead) run();
-      this.push(chunk);
+      this.pushChunk(chunk);
       if (!all) break;
     }
     if (this.held.length === 0 || this.destroyed) return;
@@ -142,7 +144,14 @@ export class BunTcpStream extends Duplex {
     this.send(chunk, done);
   }
 
-  override _read(): void {}
+  /** As node:net does: past the stream's buffer (its reader is behind), stop reading the socket until _read. */
+  private pushChunk(chunk: Buffer): void {
+    if (!this.push(chunk)) (this.socket as PausableSocket | undefined)?.pause();
+  }
+
+  override _read(): void {
+    (this.socket as PausableSocket | undefined)?.resume();
+  }
 
   override _final(done: (error?: Error | null) => void): void {
     if (this.socket) this.socket.end();

@@ -125,3 +125,38 @@ test("writeNow sends at once when nothing is queued, and goes behind queued byte
   expect(Buffer.concat(received).toString()).toBe("abc");
   stream.destroy();
 });
+
+test("a reader that falls behind stops the socket's reads (the sender is held by TCP), and gets every byte once it reads again", async () => {
+  const { port, connected, peer } = await server();
+  const stream = new BunTcpStream("127.0.0.1", port);
+  await connected;
+  // Nobody reads: the stream's buffer fills to its high-water mark, then the socket is paused and the
+  // kernel's buffers fill, so the server's writes stop being taken. (Without the pause the stream
+  // would take all 64 MiB into its buffer.) Each write yields, so the client gets to read.
+  const total = 64 * 1024 * 1024;
+  const block = Buffer.alloc(1024 * 1024, 7);
+  let written = 0;
+  while (written < total) {
+    const taken = Math.max(0, peer().write(block));
+    written += taken;
+    if (taken < block.length) break;
+    await Bun.sleep(1);
+  }
+  expect(written).toBeLessThan(total);
+  expect(stream.readableLength).toBeLessThan(4 * 1024 * 1024);
+  let received = 0;
+  stream.on("data", (chunk: Buffer) => (received += chunk.length));
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const step = () => {
+        if (written >= total) return resolve();
+        written += Math.max(0, peer().write(block.subarray(0, Math.min(block.length, total - written))));
+        setTimeout(step, 1);
+      };
+      step();
+    });
+  await drained();
+  await until(() => received === total, "every byte", 20_000);
+  expect(received).toBe(total);
+  stream.destroy();
+}, 30_000);
