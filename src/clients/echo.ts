@@ -60,16 +60,21 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     answer(client, payload, packet, done);
     // Logged a moment after the answer has left, not at once: the kernel tends to wake the broker our
     // answer reaches on this CPU, and the lines' work would delay the answer's way on.
+    // The lines are made then too: even formatting them is work on this CPU.
     if (logMessages) {
-      const shown = describePayload(payload);
-      pendingLines.push(`Got ${shown} on ${pingTopic}.`, `Publishing ${shown} on ${packet.properties?.responseTopic ?? pongTopic}.`);
-      if (pendingLines.length === 2) setTimeout(logPendingLines, HOLD_AFTER_ANSWER_MS);
+      pendingLogs.push(payload, packet.properties?.responseTopic ?? pongTopic);
+      if (pendingLogs.length === 2) setTimeout(logPending, HOLD_AFTER_ANSWER_MS);
     }
   };
-  const pendingLines: string[] = [];
-  const logPendingLines = () => {
-    for (const line of pendingLines) log.info(line);
-    pendingLines.length = 0;
+  /** (payload, answer topic) of each message answered and not logged yet. */
+  const pendingLogs: Array<Buffer | string> = [];
+  const logPending = () => {
+    for (let i = 0; i < pendingLogs.length; i += 2) {
+      const shown = describePayload(pendingLogs[i] as Buffer);
+      log.info(`Got ${shown} on ${pingTopic}.`);
+      log.info(`Publishing ${shown} on ${pendingLogs[i + 1] as string}.`);
+    }
+    pendingLogs.length = 0;
   };
 
   const answer = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
