@@ -104,12 +104,19 @@ describe("--use-identity-as-username", () => {
     const files = await authFiles([], "user pingpong-client\ntopic readwrite certs/#\n");
     const tlsPort = await freePort();
     const port = await freePort();
+    const httpPort = await freePort();
     const broker = pingpong("broker", "--host", "0.0.0.0", "--port", String(port), "--tls-port", String(tlsPort), "--cert", tlsFiles.serverCert, "--key", tlsFiles.serverKey,
-      "--cafile", tlsFiles.caCert, "--require-certificate", "--use-identity-as-username", "--acl-file", files.acl);
+      "--cafile", tlsFiles.caCert, "--require-certificate", "--use-identity-as-username", "--acl-file", files.acl, "--http-port", String(httpPort));
     await broker.waitFor(/Broker listening on/);
     const cert = withCertificate.map((part) => (typeof part === "function" ? part() : part));
     const sub = new Proc(["mosquitto_sub", ...tls(tlsPort, ...cert, "-t", "certs/#", "-v", "-C", "1", "-W", "15")]);
     await broker.waitFor(/subscribed to certs\/# \(/);
+    // The console's client table shows the user access control decided on, not the name sent.
+    const claimed = new Proc(["mosquitto_sub", ...tls(tlsPort, ...cert, "-u", "admin", "-i", "claims-admin", "-t", "certs/#", "-W", "15")]);
+    await broker.waitFor(/Client claims-admin subscribed to certs\/# \(/);
+    const rows = (await (await fetch(`http://127.0.0.1:${httpPort}/api/clients`)).json()) as Array<{ id: string; user: string | null }>;
+    expect(rows.find((row) => row.id === "claims-admin")?.user).toBe("pingpong-client");
+    claimed.kill("SIGTERM");
     // The CN "pingpong-client" is the user: its rules apply, whatever user name the CONNECT claims.
     const outside = new Proc(["mosquitto_pub", ...tls(tlsPort, ...cert, "-u", "admin", "-t", "other/x", "-m", "x", "-q", "1")]);
     expect(await outside.waitExit()).toBe(0);

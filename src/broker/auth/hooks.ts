@@ -5,7 +5,7 @@ import { log } from "../../log";
 import type { PasswordChecker } from "./password-check";
 import { mayAccessTopic, maySubscribe, rulesFor, type Acl, type ClientRules } from "./acl";
 import { clientInternals, remoteAddressOf } from "../aedes-internals";
-import { certificateCommonName, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
+import { certificateCommonName, loginOf, recordLogin, stampedIdentity, stampWill, type ConnectingClient } from "./identity";
 
 /** Read at every check, so a reload (src/broker/setup/reload.ts) can swap `users` and `acl` in place. */
 export interface AccessControlOptions {
@@ -42,14 +42,13 @@ type User = string | undefined;
 
 export function accessControlHooks(options: AccessControlOptions): Hooks {
   const hooks: Hooks = {};
-  const usernames = new WeakMap<Client, User>();
   // Keyed by the ACL they came from: after a reload swaps `options.acl` (SIGHUP), a client's next
   // publish, subscribe or delivery is checked against the new rules.
   const rulesByClient = new WeakMap<Client, { acl: Acl; rules: ClientRules }>();
   const rules = (client: Client) => {
     const acl = options.acl!;
     let found = rulesByClient.get(client);
-    if (found?.acl !== acl) rulesByClient.set(client, (found = { acl, rules: rulesFor(acl, usernames.get(client), client.id) }));
+    if (found?.acl !== acl) rulesByClient.set(client, (found = { acl, rules: rulesFor(acl, loginOf(client) ?? undefined, client.id) }));
     return found.rules;
   };
 
@@ -58,7 +57,7 @@ export function accessControlHooks(options: AccessControlOptions): Hooks {
       login(options, clientInternals(client), username ?? undefined, password).then(
         (user) => {
           if (user instanceof Error) return done(user, false);
-          usernames.set(client, user);
+          recordLogin(client, user);
           const refused = admit(clientInternals(client), user);
           done(refused ?? null, !refused);
         },

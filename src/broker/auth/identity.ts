@@ -17,6 +17,19 @@ export function certificateCommonName(conn: unknown): string | undefined {
   return typeof commonName === "string" && commonName !== "" ? commonName : undefined;
 }
 
+/** The user each client logged in as, by access control's decision: a certificate's CN, a checked
+ * name, or null (anonymous). Read by the rules and by the console's client table. */
+const loggedInAs = new WeakMap<object, string | null>();
+
+export function recordLogin(client: object, user: string | undefined): void {
+  loggedInAs.set(client, user ?? null);
+}
+
+/** The user a client logged in as; undefined when no access control decided it (an open broker). */
+export function loginOf(client: object): string | null | undefined {
+  return loggedInAs.get(client);
+}
+
 /** Who a will was accepted from; kept on the will packet, so the persistence stores it with it. */
 export interface WillIdentity {
   /** null: an anonymous client (undefined would be lost in JSON and msgpack). */

@@ -1,6 +1,7 @@
 // The console's table of clients: one row per connected client, read from aedes when the page asks.
 // Who logged in and when is noted once per connection (not per message).
 import type { Aedes } from "aedes";
+import { loginOf } from "../auth/identity";
 import { type AedesBroker, type AedesClient, brokerInternals, inboundUnacknowledged, keepaliveSeconds, outboundUnacknowledged, remoteAddressOf } from "../aedes-internals";
 import { SocketStream } from "../listeners/socket-stream";
 import { WebSocketDuplex } from "../listeners/ws";
@@ -41,7 +42,9 @@ export class ClientsView {
     const authenticate = aedes.authenticate;
     aedes.authenticate = (client, username, password, done) =>
       authenticate.call(aedes, client, username, password, (error, ok) => {
-        if (ok) this.users.set(client, username ?? null);
+        // Who access control says the client is (a certificate's CN, say), else the name it gave.
+        const decided = loginOf(client);
+        if (ok) this.users.set(client, decided !== undefined ? decided : (username ?? null));
         done(error, ok);
       });
   }
