@@ -17,6 +17,51 @@ export function serverReceiveMaximum(client: MqttClient): number {
 }
 
 /**
+ * MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2], and ours disconnects a
+ * client over it (0x93). So the roles send QoS 1/2 messages through this window: a send due while
+ * every slot is taken is held, and made when an acknowledgement frees one.
+ */
+export class ReceiveWindow {
+  inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+  private waited = false;
+  /** Whether held sends may still go out (the role sets it; false once it is ending). */
+  mayResume: () => boolean = () => true;
+
+  constructor(
+    private readonly client: () => MqttClient,
+    /** Told once, the first time a send has to wait. */
+    private readonly onFirstWait?: (receiveMaximum: number) => void,
+  ) {}
+
+  /** Sends held for a free slot. */
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  whenFree(send: () => void): void {
+    const receiveMaximum = serverReceiveMaximum(this.client());
+    if (this.inFlight < receiveMaximum) {
+      this.inFlight++;
+      return send();
+    }
+    this.waiting.push(send);
+    if (!this.waited) {
+      this.waited = true;
+      this.onFirstWait?.(receiveMaximum);
+    }
+  }
+
+  /** An acknowledgement came (or the send failed, e.g. as the client ends): the next held send goes. */
+  readonly freed = (): void => {
+    this.inFlight--;
+    if (this.waiting.length === 0 || !this.mayResume()) return;
+    this.inFlight++;
+    this.waiting.shift()!();
+  };
+}
+
+/**
  * Whether a QoS 0 PUBLISH may go straight to the socket as one whole packet (src/core/publish-frame.ts)
  * instead of through MQTT.js, which encodes it field by field and holds the socket corked until the
  * next tick. Not while the connection is down or MQTT.js is resending its store: then MQTT.js must

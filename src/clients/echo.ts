@@ -4,7 +4,7 @@ import type { QoS } from "mqtt-packet";
 import { describePayload } from "../core/payload";
 import { isDebugEnabled, log } from "../log";
 import { BREAKDOWN_REQUEST_PROPERTY, ECHO_TURNAROUND_PROPERTY, formatTurnaroundUs } from "../core/probe-breakdown";
-import { canWriteDirectly, FramesByTopic, serverReceiveMaximum } from "./direct-publish";
+import { canWriteDirectly, FramesByTopic, ReceiveWindow } from "./direct-publish";
 import { EchoFastPath } from "./echo-fast-path";
 import { readClock } from "./read-clock";
 import { subscribeAll } from "./subscribe";
@@ -50,11 +50,9 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   let framesByTopic: FramesByTopic | undefined;
   let readAt: (() => number) | undefined;
 
-  // MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2]; a burst (a session's
-  // stored messages at reconnect) would exceed it and get us disconnected (0x93). So echoes with
-  // QoS 1/2 wait for a free slot here.
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
+  // A burst of QoS 1/2 echoes (a session's stored messages at reconnect) keeps to the broker's
+  // Receive Maximum, which MQTT.js does not (direct-publish.ts).
+  const window = new ReceiveWindow(() => current!);
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     answer(client, payload, packet, done);
@@ -96,16 +94,12 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     const answerOptions: IClientPublishOptions = responseTopic ? { qos, properties: correlationData ? { correlationData } : undefined } : publishOptions;
     if (turnaround) answerOptions.properties = { ...answerOptions.properties, userProperties: { [ECHO_TURNAROUND_PROPERTY]: formatTurnaroundUs(performance.now() - turnaround()) } };
     if (qos === 0) return client.publish(answerTopic, payload, answerOptions, done);
-    const send = () => {
-      inFlight++;
+    window.whenFree(() =>
       client.publish(answerTopic, payload, answerOptions, (error) => {
-        inFlight--;
-        waiting.shift()?.();
+        window.freed();
         done?.(error);
-      });
-    };
-    if (inFlight < serverReceiveMaximum(client)) send();
-    else waiting.push(send);
+      }),
+    );
   };
 
   // QoS 1/2: echo when the PUBLISH arrives, and hold its PUBACK / PUBREC back until the broker has

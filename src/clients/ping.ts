@@ -7,7 +7,7 @@ import { ProbeBook, type Probe } from "../core/probe-book";
 import type { SummaryInput } from "../core/ping-report";
 import { Qos0PublishFrames } from "../core/publish-frame";
 import { BREAKDOWN_REQUEST_PROPERTY, type BreakdownStats, type ProbeBreakdown } from "../core/probe-breakdown";
-import { canWriteDirectly, serverReceiveMaximum } from "./direct-publish";
+import { canWriteDirectly, ReceiveWindow } from "./direct-publish";
 import { PingBreakdown, PINGREQ } from "./ping-breakdown";
 import { readClock } from "./read-clock";
 import { Schedule } from "./ping-schedule";
@@ -73,7 +73,9 @@ export async function startPing(options: PingOptions, listener: PingListener = {
   const readAt = readClock(client);
   const breakdown = options.breakdown ? new PingBreakdown(client, pingTopic, readAt) : undefined;
   const send = probeSender(connection, options);
-  const window = new ReceiveWindow(connection, listener);
+  // QoS 1/2 probes keep to the broker's Receive Maximum; one due while every slot is taken is held,
+  // and sent (counted, timed) when an acknowledgement frees one.
+  const window = new ReceiveWindow(() => connection.client, (receiveMaximum) => listener.waitingForSlot?.(receiveMaximum));
   const schedule = new Schedule(intervalMs);
   let resolveFinished!: (summary: PingSummary) => void;
   const finished = new Promise<PingSummary>((resolve) => (resolveFinished = resolve));
@@ -133,16 +135,15 @@ export async function startPing(options: PingOptions, listener: PingListener = {
     const payload = buildProbePayload(probe.timestamp, options.size);
     listener.sent?.(probe);
     probe.sentAtMs = performance.now();
-    if (!breakdown || !canWriteDirectly(client)) return send.publish(payload, window.slotFreed);
+    if (!breakdown || !canWriteDirectly(client)) return send.publish(payload, window.freed);
     const times = breakdown.opened(probe);
     send.publish(payload, (error?: Error) => {
       if (!error) breakdown.acknowledged(probe);
-      window.slotFreed();
+      window.freed();
     }, PINGREQ);
     if (options.qos === 0) breakdown.sendSidePublish(times);
   };
   window.mayResume = () => !schedule.stopped && !client.disconnecting;
-  window.sendHeld = sendProbe;
   const probeDue = () => (send.usesWindow ? window.whenFree(sendProbe) : sendProbe());
 
   const summary = (): PingSummary => ({
@@ -226,46 +227,3 @@ function probeSender(connection: Connection, options: PingOptions) {
   };
 }
 
-/**
- * MQTT.js does not keep to the broker's Receive Maximum [MQTT-4.9.0-2], and ours disconnects a
- * client over it (0x93). So QoS 1/2 probes stay within it: a probe due while every slot is taken
- * is held, and sent (counted, timed) when an acknowledgement frees one.
- */
-class ReceiveWindow {
-  inFlight = 0;
-  held = 0;
-  private toldWaiting = false;
-  /** Whether a held probe may still go out, and how it goes (set by the role). */
-  mayResume = () => true;
-  sendHeld = () => {};
-
-  constructor(
-    private readonly connection: Connection,
-    private readonly listener: PingListener,
-  ) {}
-
-  private get receiveMaximum(): number {
-    return serverReceiveMaximum(this.connection.client);
-  }
-
-  whenFree(send: () => void): void {
-    if (this.inFlight < this.receiveMaximum) {
-      this.inFlight++;
-      return send();
-    }
-    this.held++;
-    if (!this.toldWaiting) {
-      this.toldWaiting = true;
-      this.listener.waitingForSlot?.(this.receiveMaximum);
-    }
-  }
-
-  /** An acknowledgement came; also called with an error when the client ends, and then nothing more goes out. */
-  readonly slotFreed = () => {
-    this.inFlight--;
-    if (this.held === 0 || !this.mayResume()) return;
-    this.held--;
-    this.inFlight++;
-    this.sendHeld();
-  };
-}
