@@ -79,6 +79,29 @@ describe("echo", () => {
     expect(answers.map((answer) => Buffer.from(answer.payload).toString("hex"))).toEqual([...payloads, Buffer.from("marker")].map((payload) => payload.toString("hex")));
   });
 
+  test("a burst of requests answered at QoS 1 keeps to the broker's Receive Maximum [MQTT-4.9.0-2]: no 0x93, every answer arrives", async () => {
+    // The broker allows 2 unacknowledged QoS 1 messages per client. echo -q 1 gets 20 QoS 0 requests
+    // at once (no window holds those back) and answers each at QoS 1: it must hold its answers back,
+    // 2 at a time (MQTT.js alone would send all 20 and be disconnected with 0x93).
+    const { proc: broker, port } = await startBroker("--max-inflight", "2");
+    const echo = pingpong("echo", "-p", String(port), "-q", "1", "--quiet");
+    await echo.waitFor(/Subscribed to \/ping/);
+    const requester = await RawClient.open(port, 5);
+    requester.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "burst-q1", clean: true, keepalive: 0 });
+    await requester.waitFor((packet) => packet.cmd === "connack");
+    // At QoS 0: the answers come without this test having to acknowledge them.
+    requester.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "/pong", qos: 0 }] });
+    await requester.waitFor((packet) => packet.cmd === "suback");
+    await broker.waitFor(/subscribed to \/pong/);
+    const requests = Array.from({ length: 20 }, (_, i) => ({ cmd: "publish", topic: "/ping", payload: Buffer.from(`q1 ${i}`), qos: 0, retain: false, dup: false }) as IPublishPacket);
+    requester.sendTogether(requests);
+    const answered = () => requester.received.filter((packet) => packet.cmd === "publish") as IPublishPacket[];
+    await requester.waitFor(() => answered().length >= 20, 15_000);
+    expect(answered().map((packet) => Buffer.from(packet.payload).toString()).sort()).toEqual(requests.map((request) => request.payload.toString()).sort());
+    expect(broker.output()).not.toMatch(/receive maximum exceeded/);
+    expect(echo.output()).not.toMatch(/lost/);
+  });
+
   test("two echoers answer each probe twice: ping counts the duplicates", async () => {
     const { port } = await startBroker();
     const echoes = [pingpong("echo", "-p", String(port)), pingpong("echo", "-p", String(port))];
