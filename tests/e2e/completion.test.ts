@@ -1,5 +1,5 @@
 // `mqtt-pingpong completion bash|zsh|fish`: every subcommand's every flag, as the citty definitions
-// give them. bash and fish are asked to complete for real; zsh is syntax-checked and loaded.
+// give them. Each shell is asked to complete for real (zsh in a pseudo-terminal, through zsh/zpty).
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +35,58 @@ function bashComplete(bashScript: string, words: string[], cwd = tmpdir()): stri
   const run = Bun.spawnSync(["bash", "-c", `source '${file}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _mqtt_pingpong; printf '%s\\n' "\${COMPREPLY[@]}"`], { cwd });
   expect(run.stderr.toString()).toBe("");
   return run.stdout.toString().split("\n").filter(Boolean).sort();
+}
+
+/**
+ * What zsh offers when Tab is pressed after `line`: an interactive zsh in a pseudo-terminal (zsh's
+ * own zsh/zpty) with our script on $fpath and compinit run, whose compadd also prints every match it
+ * adds between two marks. Only the matches are read back, not the screen.
+ */
+function zshComplete(functionDir: string, line: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "pingpong-zsh-"));
+  writeFileSync(
+    join(dir, "capture.zsh"),
+    [
+      "PROMPT=''",
+      `fpath=('${functionDir}' $fpath)`,
+      "autoload -U compinit && compinit -u -D",
+      "bindkey '^I' complete-word",
+      "zstyle ':completion:*' insert-tab false",
+      "mark () { print -r -- '<<MARK>>' }",
+      "compprefuncs=( mark )",
+      "comppostfuncs=( mark exit )",
+      // compadd calls that only ask for the matches (-O, -A, -D) pass through; the others print theirs.
+      "compadd () {",
+      "  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then builtin compadd \"$@\"; return $?; fi",
+      "  local -a found",
+      "  builtin compadd -O found \"$@\"",
+      "  (( $#found )) && print -rl -- '<<HIT>>'${^found}",
+      "  builtin compadd \"$@\"",
+      "}",
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(dir, "drive.zsh"),
+    [
+      "zmodload zsh/zpty",
+      "zpty z zsh -f -i",
+      `zpty -w z "source '${join(dir, "capture.zsh")}'"`,
+      "zpty -w -n z \"$1\"$'\\t'",
+      "out=''",
+      // Reads until both marks are in, giving up after 3 s with nothing new.
+      "integer idle=0",
+      "while (( idle++ < 60 )); do",
+      "  if zpty -r -t z chunk; then out+=\"$chunk\"; idle=0; else sleep 0.05; fi",
+      "  [[ $out == *'<<MARK>>'*'<<MARK>>'* ]] && break",
+      "done",
+      "zpty -d z",
+      "print -r -- \"$out\"",
+    ].join("\n"),
+  );
+  const run = Bun.spawnSync(["zsh", "-f", join(dir, "drive.zsh"), line], { timeout: 15_000 });
+  const out = run.stdout.toString().replaceAll("\r", "");
+  expect(out).toContain("<<MARK>>");
+  return [...new Set(out.split("\n").filter((text) => text.startsWith("<<HIT>>")).map((text) => text.slice("<<HIT>>".length)))].sort();
 }
 
 describe("completion", () => {
@@ -108,6 +160,17 @@ describe("completion", () => {
       expect({ name, named: expected.filter((word) => named.has(word)) }).toEqual({ name, named: expected });
     }
   });
+
+  testWithPrograms(["zsh"], "zsh, asked in a terminal, offers every subcommand, and in each every flag of its definition", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pingpong-completion-"));
+    writeFileSync(join(dir, "_mqtt-pingpong"), script("zsh"));
+    expect(zshComplete(dir, "mqtt-pingpong ")).toEqual([...names].sort());
+    expect(zshComplete(dir, "mqtt-pingpong b")).toEqual(["bench", "broker"]);
+    for (const name of names) {
+      const offered = zshComplete(dir, `mqtt-pingpong ${name} -`);
+      expect({ name, offered }).toEqual({ name, offered: await flagWordsOf(name) });
+    }
+  }, 120_000);
 
   test("an unknown or missing shell is a usage error (exit 2)", () => {
     for (const args of [["completion", "tcsh"], ["completion"]]) {
