@@ -21,6 +21,11 @@ describe("completion spec from citty definitions", () => {
     expect(tool.description).toBe("Does things");
   });
 
+  test("a description's first clause never ends inside a parenthesis", () => {
+    expect(commandSpec("pub", "Publish messages, like mosquitto_pub (its flags; -c and -s are spelled out)", {}).description).toBe("Publish messages, like mosquitto_pub");
+    expect(commandSpec("x", "Run it (quickly); then more", {}).description).toBe("Run it (quickly)");
+  });
+
   test("--help gets -h only where the command does not use -h itself; --version is everywhere", () => {
     expect(tool.flags.find((flag) => flag.name === "help")!.short).toEqual([]);
     const plain = commandSpec("plain", "", {});

@@ -87,7 +87,10 @@ export function completionSpec(program: string, commands: CommandSpec[]): Comple
 
 /** Descriptions are shown beside each candidate: the first sentence, kept short. */
 function firstClause(text: string): string {
-  const clause = text.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
+  let clause = text.split(/(?<=[.;])\s/)[0]!.replace(/[.;]$/, "");
+  // A clause cut inside a parenthesis ends before it: "like mosquitto_pub (its flags" reads as a typo.
+  const open = clause.lastIndexOf("(");
+  if (open >= 0 && !clause.includes(")", open)) clause = clause.slice(0, open).trimEnd();
   return clause.length > 80 ? `${clause.slice(0, 77)}...` : clause;
 }
 
