@@ -11,7 +11,7 @@ import { readFlagFile } from "../flag-file";
 import { log } from "../log";
 
 const conformanceArgs = {
-  url: { type: "string", description: "Broker to check: mqtt://host:port or mqtts://host:port (required)" },
+  url: { type: "string", description: "Broker to check: mqtt://, mqtts://, ws:// or wss://host:port[/path] (required)" },
   protocol: { type: "string", description: "Statements of MQTT 3.1.1, 5 or all", default: "all" },
   json: { type: "boolean", description: "One JSON object with every result on stdout" },
   only: { type: "string", description: "Run only checks whose id starts with one of these, comma-separated (e.g. MQTT-3.1.2,MQTT-4.7)" },

@@ -1,6 +1,8 @@
-/** One raw MQTT connection over TCP or TLS: writes any bytes, keeps every packet the server sends. */
+/** One raw MQTT connection over TCP, TLS or WebSocket: writes any bytes, keeps every packet the server sends. */
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import WebSocket, { createWebSocketStream } from "ws";
 import { acknowledgement } from "./codec/encode";
 import { PacketReader, type Packet } from "./codec/decode";
 import { PacketType, type ProtocolLevel } from "./codec/packet-types";
@@ -23,7 +25,8 @@ export class Connection {
   private readonly reader: PacketReader;
 
   private constructor(
-    private readonly socket: net.Socket,
+    /** A TCP or TLS socket, or a WebSocket's byte stream (each write one binary message). */
+    private readonly socket: Duplex,
     readonly level: ProtocolLevel,
   ) {
     this.reader = new PacketReader(level);
@@ -37,6 +40,7 @@ export class Connection {
 
   /** Connects the socket; nothing is sent yet. Rejects when the broker cannot be reached in time. */
   static open(target: Target, level: ProtocolLevel, timeoutMs: number): Promise<Connection> {
+    if (target.webSocketPath !== undefined) return Connection.openWebSocket(target, level, timeoutMs);
     return new Promise((resolve, reject) => {
       const socket = target.tls
         ? tls.connect({ host: target.host, port: target.port, ca: target.ca, rejectUnauthorized: !target.insecure, servername: net.isIP(target.host) ? undefined : target.host })
@@ -51,6 +55,34 @@ export class Connection {
         resolve(new Connection(socket, level));
       });
       socket.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  /** MQTT over WebSocket: subprotocol "mqtt", binary messages [MQTT-6.0.0-1], [MQTT-6.0.0-3]. */
+  private static openWebSocket(target: Target, level: ProtocolLevel, timeoutMs: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const host = net.isIPv6(target.host) ? `[${target.host}]` : target.host;
+      const webSocket = new WebSocket(`${target.tls ? "wss" : "ws"}://${host}:${target.port}${target.webSocketPath}`, ["mqtt"], {
+        ca: target.ca,
+        rejectUnauthorized: !target.insecure,
+      });
+      const timer = setTimeout(() => {
+        webSocket.terminate();
+        reject(new Error(`no WebSocket connection to ${target.host}:${target.port} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      webSocket.once("open", () => {
+        clearTimeout(timer);
+        (webSocket as unknown as { _socket?: net.Socket })._socket?.setNoDelay(true);
+        const stream = createWebSocketStream(webSocket);
+        // The stream alone only ends its readable side when the server closes: close it whole, so
+        // the connection counts as closed as a TCP socket's would.
+        webSocket.once("close", () => stream.destroy());
+        resolve(new Connection(stream, level));
+      });
+      webSocket.once("error", (error) => {
         clearTimeout(timer);
         reject(error);
       });

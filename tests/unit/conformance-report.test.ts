@@ -37,11 +37,14 @@ test("every check is a distinct statement of one protocol version, with a spec i
   }
 });
 
-test("--url: mqtt and mqtts with default ports, IPv6 literals; anything else is refused", () => {
+test("--url: mqtt, mqtts, ws and wss with default ports, IPv6 literals, a WebSocket path; anything else is refused", () => {
   expect(parseTarget("mqtt://localhost")).toMatchObject({ host: "localhost", port: 1883, tls: false });
+  expect(parseTarget("mqtt://localhost").webSocketPath).toBeUndefined();
   expect(parseTarget("mqtts://broker.example:8884", true)).toMatchObject({ host: "broker.example", port: 8884, tls: true, insecure: true });
   expect(parseTarget("mqtt://[::1]:1999")).toMatchObject({ host: "::1", port: 1999 });
-  expect(() => parseTarget("ws://localhost:9001")).toThrow(TargetError);
+  expect(parseTarget("ws://localhost:9001")).toMatchObject({ host: "localhost", port: 9001, tls: false, webSocketPath: "/mqtt" });
+  expect(parseTarget("wss://broker.example/ws")).toMatchObject({ tls: true, webSocketPath: "/ws" });
+  expect(() => parseTarget("http://localhost:9001")).toThrow(TargetError);
   expect(() => parseTarget("not a url")).toThrow(TargetError);
 });
 
