@@ -74,6 +74,36 @@ describe("--persistence: state survives a kill -9 of the broker", () => {
     for (const client of [back, publisher2, reader]) await client.endAsync();
   });
 
+  test("a session with nothing in it survives too: Session Present 1 after the restart [MQTT-3.2.2-2], until a clean start ends it", async () => {
+    const port = await freePort();
+    const url = `mqtt://127.0.0.1:${port}`;
+    const db = join(dir, "empty-session.db");
+    let proc = await broker(port, db);
+    const sessionPresent = async (options: IClientOptions) => {
+      const client = await mqtt.connectAsync(url, options);
+      const present = Boolean((client as unknown as { connackPacket?: { sessionPresent?: boolean } }).connackPacket?.sessionPresent);
+      await client.endAsync();
+      return present;
+    };
+    // No subscription, no message: only the session itself, which outlives the connection.
+    expect(await sessionPresent(persistent("empty-session"))).toBe(false);
+    proc.kill("SIGKILL");
+    expect(await proc.waitExit()).not.toBe(0);
+    proc = await broker(port, db);
+    expect(await sessionPresent(persistent("empty-session"))).toBe(true);
+    // MQTT 3.1.1 likewise.
+    const v311 = { clientId: "empty-311", clean: false, protocolVersion: 4, reconnectPeriod: 0 } satisfies IClientOptions;
+    expect(await sessionPresent(v311)).toBe(false);
+    expect(await sessionPresent(v311)).toBe(true);
+    // A clean start ends it, and a session that does not outlive its connection leaves nothing.
+    expect(await sessionPresent({ ...v311, clean: true })).toBe(false);
+    expect(await sessionPresent(v311)).toBe(false);
+    expect(await sessionPresent({ ...persistent("empty-session"), properties: { sessionExpiryInterval: 0 } })).toBe(true);
+    expect(await sessionPresent(persistent("empty-session"))).toBe(false);
+    proc.kill("SIGTERM");
+    await proc.waitExit();
+  });
+
   // QoS 2: also exactly once. Both clients survive the kills (their sessions too), so every message
   // the publisher saw completed (PUBCOMP) reaches the subscriber once, however often it was resent.
   for (const qos of [1, 2] as const) test(`QoS ${qos} through two broker kills: every accepted message arrives`, async () => {

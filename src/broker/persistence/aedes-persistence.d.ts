@@ -24,6 +24,8 @@ declare module "aedes-persistence/asyncPersistence.js" {
     /** Patched in: whether subscriptionsByTopic can find anything (aedes skips it when not). */
     hasOfflineSubscriptions(): boolean;
     cleanSubscriptions(client: Any): Promise<void>;
+    storeSession(clientId: string): Promise<void>;
+    hasSession(clientId: string): Promise<boolean>;
     outgoingEnqueue(sub: Any, packet: Any): Promise<void>;
     outgoingEnqueueCombi(subs: Any[], packet: Any): Promise<void>;
     outgoingUpdate(client: Any, packet: Any): Promise<void>;

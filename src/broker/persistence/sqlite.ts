@@ -17,6 +17,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS outgoing_client ON outgoing (client_id, message_id);
   CREATE TABLE IF NOT EXISTS incoming (client_id TEXT NOT NULL, message_id INTEGER NOT NULL, packet TEXT NOT NULL, routed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (client_id, message_id));
   CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, broker_id TEXT NOT NULL, packet TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY);
 `;
 
 /** Packets hold Buffers (payload, correlation data): JSON with base64 for those, and User Properties' order. */
@@ -68,6 +69,8 @@ export class SqlitePersistence extends MemoryPersistence {
       putWill: q("INSERT OR REPLACE INTO wills (client_id, broker_id, packet) VALUES ($client, $brokerId, $packet)"),
       getWill: q("SELECT packet FROM wills WHERE client_id = $client"),
       delWill: q("DELETE FROM wills WHERE client_id = $client"),
+      putSession: q("INSERT OR IGNORE INTO sessions (client_id) VALUES ($client)"),
+      delSession: q("DELETE FROM sessions WHERE client_id = $client"),
     };
   }
 
@@ -88,6 +91,7 @@ export class SqlitePersistence extends MemoryPersistence {
       subscriptions.set(row.client_id, list);
     }
     for (const [id, subs] of subscriptions) await super.addSubscriptions({ id }, subs);
+    for (const row of this.db.query("SELECT client_id FROM sessions").all() as Array<{ client_id: string }>) await super.storeSession(row.client_id);
     const rows = this.db.query("SELECT seq, client_id, broker_id, broker_counter, message_id, packet FROM outgoing ORDER BY seq").all() as Array<{
       seq: number;
       client_id: string;
@@ -136,9 +140,18 @@ export class SqlitePersistence extends MemoryPersistence {
     })();
   }
 
+  /** A session that outlives its connection, recorded even while it holds nothing [MQTT-3.2.2-2]. */
+  override async storeSession(clientId: string): Promise<void> {
+    await super.storeSession(clientId);
+    this.sql.putSession!.run({ client: clientId });
+  }
+
   override async cleanSubscriptions(client: ClientRef): Promise<void> {
     await super.cleanSubscriptions(client);
-    this.sql.delSubs!.run({ client: client.id });
+    this.db.transaction(() => {
+      this.sql.delSubs!.run({ client: client.id });
+      this.sql.delSession!.run({ client: client.id });
+    })();
   }
 
   override async outgoingEnqueue(sub: { clientId: string }, packet: Packet): Promise<void> {

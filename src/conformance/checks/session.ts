@@ -122,7 +122,20 @@ async function sessionPresentResume(t: CheckContext, sessionExists: boolean): Pr
 }
 
 async function sessionPresentBoth(t: CheckContext): Promise<string> {
-  return `${await sessionPresentResume(t, true)}; ${await sessionPresentResume(t, false)}`;
+  return `${await sessionPresentResume(t, true)}; ${await sessionPresentEmpty(t)}; ${await sessionPresentResume(t, false)}`;
+}
+
+/**
+ * A session with nothing in it is still stored: "The existence of a Session, even if the rest of the
+ * Session State is empty" is Session State (3.1.1 section 3.1.2.4, 5.0 section 4.1).
+ */
+async function sessionPresentEmpty(t: CheckContext): Promise<string> {
+  const clientId = t.clientId();
+  const { connection } = await t.connect({ clientId, ...lasting(t, false, 60) });
+  await leave(connection, "disconnect");
+  const { connack } = await t.connect({ clientId, cleanStart: false, properties: expiry(0) });
+  expect(connack.sessionPresent, "Session Present 0 for a stored session with no subscriptions");
+  return "Session Present 1 for an empty stored session";
 }
 
 /** Session Expiry 1 s counts only once the connection is closed. */
@@ -196,7 +209,7 @@ export const sessionChecks: Check[] = [
   v5("MQTT-3.1.2-23", "Session Expiry > 0: the session is stored after the network connection drops", (t) => offlineMessagesKept(t, true, "drop")),
   ...both({ v311: "MQTT-3.1.4-3", v5: "MQTT-3.1.4-4" }, "A CONNECT's Clean Start / CleanSession is processed", cleanStartDiscards),
   ...both({ v311: "MQTT-3.2.2-1", v5: "MQTT-3.2.2-2" }, "Clean Start 1 is acknowledged with Session Present 0", sessionPresentCleanStart),
-  v311("MQTT-3.2.2-2", "CleanSession 0 with a stored session: Session Present 1", (t) => sessionPresentResume(t, true)),
+  v311("MQTT-3.2.2-2", "CleanSession 0 with a stored session, empty or not: Session Present 1", async (t) => `${await sessionPresentResume(t, true)}; ${await sessionPresentEmpty(t)}`),
   v311("MQTT-3.2.2-3", "CleanSession 0 without a stored session: Session Present 0", (t) => sessionPresentResume(t, false)),
   v5("MQTT-3.2.2-3", "Clean Start 0: Session Present 1 when a session is stored, else 0", sessionPresentBoth),
   v5("MQTT-3.2.2-1", "Connect Acknowledge Flags bits 7-1 are 0", sessionPresentBoth),
