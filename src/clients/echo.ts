@@ -19,7 +19,7 @@ export interface EchoOptions {
   qos: QoS;
   /** Log each message (`Got … on /ping.`, `Publishing … on /pong.`). */
   logMessages: boolean;
-  /** Called after each answer (for --json); not called when unset, so the hot path stays bare. */
+  /** Called a moment after each answer (for --json), as the log lines are; not called when unset. */
   onEcho?: (echo: Echo) => void;
 }
 
@@ -28,6 +28,8 @@ export interface Echo {
   topic: string;
   payload: Buffer;
   correlationData?: Buffer;
+  /** When the answer was made (Unix time, ms). */
+  answeredAtMs: number;
 }
 
 export interface EchoHandle {
@@ -56,23 +58,26 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
 
   const echo = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
     answer(client, payload, packet, done);
-    // Logged a moment after the answer has left, not at once: the kernel tends to wake the broker our
-    // answer reaches on this CPU, and the lines' work would delay the answer's way on.
-    // The lines are made then too: even formatting them is work on this CPU.
-    if (logMessages) {
-      pendingLogs.push(payload, packet.properties?.responseTopic ?? pongTopic);
-      if (pendingLogs.length === 2) setTimeout(logPending, HOLD_AFTER_ANSWER_MS);
-    }
+    // Logged (and --json's line written) a moment after the answer has left, not at once: the kernel
+    // tends to wake the broker our answer reaches on this CPU, and that work would delay the answer's
+    // way on. The lines are made then too: even formatting them is work on this CPU.
+    if (!logMessages && !onEcho) return;
+    if (pending.length === 0) setTimeout(reportPending, HOLD_AFTER_ANSWER_MS);
+    const responseTopic = packet.properties?.responseTopic;
+    pending.push({ topic: responseTopic ?? pongTopic, payload, correlationData: responseTopic ? packet.properties?.correlationData : undefined, answeredAtMs: performance.timeOrigin + performance.now() });
   };
-  /** (payload, answer topic) of each message answered and not logged yet. */
-  const pendingLogs: Array<Buffer | string> = [];
-  const logPending = () => {
-    for (let i = 0; i < pendingLogs.length; i += 2) {
-      const shown = describePayload(pendingLogs[i] as Buffer);
-      log.info(`Got ${shown} on ${pingTopic}.`);
-      log.info(`Publishing ${shown} on ${pendingLogs[i + 1] as string}.`);
+  /** Messages answered and not reported yet. */
+  const pending: Echo[] = [];
+  const reportPending = () => {
+    for (const answered of pending) {
+      if (logMessages) {
+        const shown = describePayload(answered.payload);
+        log.info(`Got ${shown} on ${pingTopic}.`);
+        log.info(`Publishing ${shown} on ${answered.topic}.`);
+      }
+      onEcho?.(answered);
     }
-    pendingLogs.length = 0;
+    pending.length = 0;
   };
 
   const answer = (client: MqttClient, payload: Buffer, packet: RequestPacket, done?: (error?: Error) => void) => {
@@ -82,7 +87,6 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
     // ping --breakdown asks (MQTT 5) for echo's turnaround: from reading the request to writing the answer.
     const turnaround = responseTopic && readAt && packet.properties?.userProperties?.[BREAKDOWN_REQUEST_PROPERTY] !== undefined ? readAt : undefined;
     echoed++;
-    onEcho?.({ topic: answerTopic, payload, correlationData });
     if (qos === 0) {
       const frames = framesByTopic?.of(answerTopic, correlationData ? { correlationData } : undefined);
       if (frames && canWriteDirectly(client) && frames.packetLength(payload.length) !== Infinity) {
@@ -156,10 +160,15 @@ export async function startEcho(options: EchoOptions): Promise<EchoHandle> {
   log.info(`Subscribed to ${pingTopic}; echoing to ${pongTopic}.`);
   if (isDebugEnabled()) log.debug(`connected as ${options.connection.clientId} in ${connection.timing.connackMs.toFixed(1)} ms`);
 
+  // What was answered is reported even when the connection or the process ends within the moment.
+  client.prependListener("close", reportPending);
   return {
     connection,
     echoed: () => echoed,
-    close: () => connection.end(),
+    close: () => {
+      reportPending();
+      return connection.end();
+    },
   };
 }
 

@@ -30,7 +30,7 @@ export default defineCommand({
       pongTopic: topicFlag("pong-topic", String(args["pong-topic"])),
       qos: qosFlag(String(args.qos)),
       logMessages: !args.quiet && !json,
-      onEcho: json ? (echo) => writeLine(echoJson(echo, performance.timeOrigin + performance.now())) : undefined,
+      onEcho: json ? (echo) => writeLine(echoJson(echo, echo.answeredAtMs)) : undefined,
     };
     const echo = await exitOnConnectionError(() => startEcho(options));
     logFailover(echo.connection);
