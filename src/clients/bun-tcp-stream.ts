@@ -22,11 +22,13 @@ export class BunTcpStream extends Duplex {
   /** A release of held chunks is scheduled (a timer after an answer, then one per turn). */
   private releasePending = false;
   private socket: Socket<undefined> | undefined;
+  /** send(2) calls made (each whole write or writev of the stream, or a rest after a partial one). */
+  sends = 0;
   private noDelay = true;
   /** A write the socket took only part of: the rest, and the callback to call once it is out. */
   private unsent: { bytes: Uint8Array; done: (error?: Error | null) => void } | undefined;
-  /** Writes made before the socket opened, in order. */
-  private beforeOpen: Array<{ bytes: Uint8Array; done: (error?: Error | null) => void }> = [];
+  /** Bytes written before the socket opened, in order (taken at once, as node:net takes them). */
+  private beforeOpen: Uint8Array[] = [];
 
   constructor(readonly host: string, readonly port: number) {
     super({ allowHalfOpen: false });
@@ -39,11 +41,13 @@ export class BunTcpStream extends Duplex {
           if (stream.destroyed) return void socket.terminate();
           stream.socket = socket;
           socket.setNoDelay(stream.noDelay);
-          stream.emit("connect");
-          stream.emit("ready");
+          // What was written before the socket opened (the CONNECT, in mqtt-packet's pieces) leaves in one
+          // send, ahead of anything written from here on.
           const queued = stream.beforeOpen;
           stream.beforeOpen = [];
-          for (const { bytes, done } of queued) stream.send(bytes, done);
+          if (queued.length > 0) stream.send(queued.length === 1 ? queued[0]! : Buffer.concat(queued), (error) => error && stream.destroy(error));
+          stream.emit("connect");
+          stream.emit("ready");
         },
         data(_socket, chunk) {
           stream.readChunk(chunk);
@@ -51,6 +55,7 @@ export class BunTcpStream extends Duplex {
         drain(socket) {
           const unsent = stream.unsent;
           if (!unsent) return;
+          stream.sends++;
           const written = socket.write(unsent.bytes);
           if (written < unsent.bytes.length) return void (unsent.bytes = unsent.bytes.subarray(Math.max(0, written)));
           stream.unsent = undefined;
@@ -131,6 +136,7 @@ export class BunTcpStream extends Duplex {
    */
   writeNow(bytes: Uint8Array): void {
     if (this.socket && !this.unsent && this.writableLength === 0 && !this.writableCorked) {
+      this.sends++;
       const written = this.socket.write(bytes);
       if (written === bytes.length) return;
       this.unsent = { bytes: bytes.subarray(Math.max(0, written)), done: () => {} };
@@ -140,13 +146,26 @@ export class BunTcpStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (!this.socket) return void this.beforeOpen.push({ bytes: chunk, done });
+    if (!this.socket) {
+      this.beforeOpen.push(chunk);
+      return done();
+    }
     this.send(chunk, done);
   }
 
   /** As node:net does: past the stream's buffer (its reader is behind), stop reading the socket until _read. */
   private pushChunk(chunk: Buffer): void {
     if (!this.push(chunk)) (this.socket as PausableSocket | undefined)?.pause();
+  }
+
+  /** Corked writes (mqtt-packet writes a packet in pieces, corked until the next tick) leave in one send, as node:net's writev does. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
+    const bytes = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(({ chunk }) => chunk));
+    if (!this.socket) {
+      this.beforeOpen.push(bytes);
+      return done();
+    }
+    this.send(bytes, done);
   }
 
   override _read(): void {
@@ -179,13 +198,14 @@ export class BunTcpStream extends Duplex {
       };
       return;
     }
+    this.sends++;
     const written = this.socket!.write(bytes);
     if (written === bytes.length) return void done();
     this.unsent = { bytes: bytes.subarray(Math.max(0, written)), done };
   }
 
   private failPending(error: Error): void {
-    const pending = [...this.beforeOpen, ...(this.unsent ? [this.unsent] : [])];
+    const pending = this.unsent ? [this.unsent] : [];
     this.beforeOpen = [];
     this.unsent = undefined;
     for (const { done } of pending) done(error);

@@ -160,3 +160,21 @@ test("a reader that falls behind stops the socket's reads (the sender is held by
   expect(received).toBe(total);
   stream.destroy();
 }, 30_000);
+
+test("what is written before the socket opens, and corked writes, leave in one send each (mqtt-packet writes a packet in pieces)", async () => {
+  const { port, received, connected } = await server();
+  const stream = new BunTcpStream("127.0.0.1", port);
+  // A CONNECT's pieces, written before the connection is up: one send, so a peer that reads the
+  // packet's header from its first read sees all of it.
+  for (const piece of ["\x10", "\x0c", "\x00\x04MQTT", "\x05"]) stream.write(Buffer.from(piece, "latin1"));
+  await connected;
+  await until(() => Buffer.concat(received).length >= 9, "every piece");
+  expect(stream.sends).toBe(1);
+  expect(Buffer.concat(received).toString("latin1")).toBe("\x10\x0c\x00\x04MQTT\x05");
+  stream.cork();
+  for (const piece of ["ab", "cd", "ef"]) stream.write(Buffer.from(piece));
+  process.nextTick(() => stream.uncork());
+  await until(() => Buffer.concat(received).length >= 15, "the corked writes");
+  expect(stream.sends).toBe(2);
+  stream.destroy();
+});

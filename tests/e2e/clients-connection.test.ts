@@ -26,6 +26,8 @@ describe("protocol version", () => {
     expect(ping.lines.filter((line) => FALLBACK.test(line))).toEqual([
       `warning: localhost:${front.port} refused MQTT 5; falling back to MQTT 3.1.1.`,
     ]);
+    // The warning is on stderr, "Subscribed" on stdout: two pipes read apart, so wait for it too.
+    await echo.waitFor(FALLBACK);
     expect(echo.lines.filter((line) => FALLBACK.test(line))).toHaveLength(1);
     expect(front.refusedV5()).toBe(2); // one MQTT 5 attempt each from echo and ping
   });
