@@ -135,21 +135,11 @@ export class BunTcpStream extends Duplex {
    * otherwise through the stream. For the probe path's QoS 0 PUBLISHes.
    */
   writeNow(bytes: Uint8Array): void {
-    if (this.socket && !this.unsent && this.writableLength === 0 && !this.writableCorked) {
-      this.sends++;
-      const written = this.socket.write(bytes);
-      if (written === bytes.length) return;
-      this.unsent = { bytes: bytes.subarray(Math.max(0, written)), done: () => {} };
-      return;
-    }
+    if (this.socket && !this.unsent && this.writableLength === 0 && !this.writableCorked) return this.send(bytes, noop);
     this.write(bytes);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (!this.socket) {
-      this.beforeOpen.push(chunk);
-      return done();
-    }
     this.send(chunk, done);
   }
 
@@ -160,12 +150,7 @@ export class BunTcpStream extends Duplex {
 
   /** Corked writes (mqtt-packet writes a packet in pieces, corked until the next tick) leave in one send, as node:net's writev does. */
   override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
-    const bytes = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(({ chunk }) => chunk));
-    if (!this.socket) {
-      this.beforeOpen.push(bytes);
-      return done();
-    }
-    this.send(bytes, done);
+    this.send(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(({ chunk }) => chunk)), done);
   }
 
   override _read(): void {
@@ -185,7 +170,12 @@ export class BunTcpStream extends Duplex {
     done(error);
   }
 
+  /** Sends now, or after a partial send still going out, or once the socket opens (taken at once, then). */
   private send(bytes: Uint8Array, done: (error?: Error | null) => void): void {
+    if (!this.socket) {
+      this.beforeOpen.push(bytes);
+      return done();
+    }
     if (this.unsent) {
       // Behind a partial write: wait for it (the stream calls _write one at a time, so only writeNow gets here).
       const previous = this.unsent;
@@ -199,7 +189,7 @@ export class BunTcpStream extends Duplex {
       return;
     }
     this.sends++;
-    const written = this.socket!.write(bytes);
+    const written = this.socket.write(bytes);
     if (written === bytes.length) return void done();
     this.unsent = { bytes: bytes.subarray(Math.max(0, written)), done };
   }
@@ -211,6 +201,8 @@ export class BunTcpStream extends Duplex {
     for (const { done } of pending) done(error);
   }
 }
+
+const noop = () => {};
 
 /** A connect failure worded as node:net words it ("connect ECONNREFUSED 127.0.0.1:1883"), code kept. */
 function connectErrorLike(error: Error & { code?: string }, host: string, port: number): Error {
