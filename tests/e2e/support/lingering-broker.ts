@@ -39,7 +39,7 @@ export async function startLingeringBroker({ acknowledge = "all" as "all" | "pub
     parser.on("packet", (packet: any) => {
       switch (packet.cmd) {
         case "connect":
-          peer = { socket, protocolVersion: packet.protocolVersion === 5 ? 5 : 4, filters: [], nextMessageId: 1 };
+          peer = { socket, protocolVersion: packet.protocolVersion === 5 ? 5 : 4, filters: [], nextMessageId: 0 };
           peers.add(peer);
           send({ cmd: "connack", sessionPresent: false, returnCode: 0, reasonCode: 0 } as Packet);
           break;
@@ -78,7 +78,8 @@ export async function startLingeringBroker({ acknowledge = "all" as "all" | "pub
       const match = peer.filters.filter(({ filter }) => topicMatches(filter, publish.topic));
       if (match.length === 0) continue;
       const qos = Math.min(publish.qos, Math.max(...match.map(({ qos }) => qos)));
-      const messageId = qos > 0 ? peer.nextMessageId++ % 65535 || peer.nextMessageId++ : undefined;
+      // 1 to 65535, then 1 again (a run of bench pubsub sends more than 65,535 in a second).
+      const messageId = qos > 0 ? (peer.nextMessageId = (peer.nextMessageId % 65535) + 1) : undefined;
       const properties = peer.protocolVersion === 5 ? publish.properties : undefined;
       const out = { cmd: "publish", topic: publish.topic, payload: publish.payload, qos, retain: false, dup: false, messageId, properties } as Packet;
       peer.socket.write(mqttPacket.generate(out, { protocolVersion: peer.protocolVersion }));
